@@ -1,0 +1,52 @@
+#include "src/store/store_metrics.h"
+
+namespace protomesh::store {
+
+StoreMetrics::StoreMetrics(metrics::Registry& registry)
+    : requests(registry.AddCounter("protomesh_store_requests_total",
+                                   "gRPC requests handled, by method and status code",
+                                   {"method", "code"})),
+      request_seconds(registry.AddHistogram("protomesh_store_request_duration_seconds",
+                                            "gRPC request latency by method (Watch: until the "
+                                            "initial state is sent)",
+                                            metrics::LatencyBuckets(), {"method"})),
+      watch_streams(registry.AddGauge("protomesh_store_watch_streams", "Open Watch streams").Get()),
+      watch_cutoffs(registry
+                        .AddCounter("protomesh_store_watch_cutoffs_total",
+                                    "Watch streams ended because the client fell too far behind")
+                        .Get()),
+      notification_lag_seconds(
+          registry
+              .AddHistogram("protomesh_store_notification_lag_seconds",
+                            "Time from a change's commit to this store reading it from the "
+                            "change log",
+                            metrics::LatencyBuckets())
+              .Get()),
+      feed_reconnects(registry
+                          .AddCounter("protomesh_store_feed_reconnects_total",
+                                      "Times the change feed reopened its LISTEN connection")
+                          .Get()),
+      feed_revision(registry
+                        .AddGauge("protomesh_store_feed_revision",
+                                  "Latest revision the change feed has published to watchers")
+                        .Get()),
+      batch_mutations(registry
+                          .AddHistogram("protomesh_store_batch_mutations",
+                                        "Write mutations committed per database transaction",
+                                        {1, 2, 4, 8, 16, 32, 64, 128, 256, 512})
+                          .Get()),
+      commit_seconds(registry
+                         .AddHistogram("protomesh_store_batch_commit_seconds",
+                                       "Duration of one write transaction, lock to commit",
+                                       metrics::LatencyBuckets())
+                         .Get()),
+      compacted_changes(registry
+                            .AddCounter("protomesh_store_compacted_changes_total",
+                                        "Change log rows removed by compaction")
+                            .Get()),
+      compacted_revision(registry
+                             .AddGauge("protomesh_store_compacted_revision",
+                                       "Revision at or below which the change log is compacted")
+                             .Get()) {}
+
+}  // namespace protomesh::store

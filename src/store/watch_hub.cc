@@ -1,0 +1,62 @@
+#include "src/store/watch_hub.h"
+
+#include <algorithm>
+
+namespace protomesh::store {
+
+int64_t WatchHub::Subscribe(const std::string& ns, std::shared_ptr<WatchSubscriber> subscriber) {
+  std::lock_guard lock(mu_);
+  by_namespace_[ns].push_back(std::move(subscriber));
+  return published_revision_;
+}
+
+void WatchHub::Unsubscribe(const std::string& ns, const WatchSubscriber* subscriber) {
+  std::lock_guard lock(mu_);
+  auto it = by_namespace_.find(ns);
+  if (it == by_namespace_.end()) return;
+  auto& list = it->second;
+  list.erase(std::remove_if(list.begin(), list.end(),
+                            [&](const auto& s) { return s.get() == subscriber; }),
+             list.end());
+  if (list.empty()) by_namespace_.erase(it);
+}
+
+void WatchHub::Publish(int64_t revision, const std::vector<NamespaceChangePtr>& changes) {
+  std::vector<std::shared_ptr<WatchSubscriber>> to_flush;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& change : changes) {
+      auto it = by_namespace_.find(change->namespace_);
+      if (it == by_namespace_.end()) continue;
+      for (const auto& subscriber : it->second) {
+        if (subscriber->Enqueue(change)) to_flush.push_back(subscriber);
+      }
+    }
+    published_revision_ = std::max(published_revision_, revision);
+  }
+  // A subscriber may appear more than once; Flush is idempotent.
+  for (const auto& subscriber : to_flush) subscriber->Flush();
+}
+
+int64_t WatchHub::published_revision() const {
+  std::lock_guard lock(mu_);
+  return published_revision_;
+}
+
+size_t WatchHub::subscriber_count() const {
+  std::lock_guard lock(mu_);
+  size_t count = 0;
+  for (const auto& [ns, list] : by_namespace_) count += list.size();
+  return count;
+}
+
+void WatchHub::CloseAll(const absl::Status& status) {
+  std::vector<std::shared_ptr<WatchSubscriber>> all;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [ns, list] : by_namespace_) all.insert(all.end(), list.begin(), list.end());
+  }
+  for (const auto& subscriber : all) subscriber->Close(status);
+}
+
+}  // namespace protomesh::store

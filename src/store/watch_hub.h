@@ -1,0 +1,60 @@
+#pragma once
+// Fans the change feed out to the watchers of each namespace. Changes are
+// delivered to every subscriber in revision order; a subscriber registered
+// when the hub had published revision H receives every change above H.
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "src/store/store_reader.h"
+
+namespace protomesh::store {
+
+// Every change of one namespace at one revision.
+struct NamespaceChange {
+  int64_t revision = 0;
+  std::string namespace_;
+  std::vector<ChangeRecord> records;
+  size_t bytes = 0;  // approximate size, for bounding slow watchers
+};
+using NamespaceChangePtr = std::shared_ptr<const NamespaceChange>;
+
+class WatchSubscriber {
+ public:
+  virtual ~WatchSubscriber() = default;
+  // Called under the hub's lock, in revision order: must only queue.
+  // Returns true when the subscriber wants Flush() called afterwards.
+  virtual bool Enqueue(const NamespaceChangePtr& change) = 0;
+  // Called without the hub's lock after Enqueue asked for it: may start I/O.
+  virtual void Flush() = 0;
+  // The hub is closing (store shutdown): end the stream with `status`.
+  virtual void Close(const absl::Status& status) = 0;
+};
+
+class WatchHub {
+ public:
+  // Returns the revision already published; the subscriber gets every
+  // change above it.
+  int64_t Subscribe(const std::string& ns, std::shared_ptr<WatchSubscriber> subscriber);
+  void Unsubscribe(const std::string& ns, const WatchSubscriber* subscriber);
+
+  // Publishes changes (in revision order, all at or below `revision`) and
+  // records `revision` as published.
+  void Publish(int64_t revision, const std::vector<NamespaceChangePtr>& changes);
+  int64_t published_revision() const;
+  size_t subscriber_count() const;
+
+  // Closes every subscriber; later Subscribe calls still work.
+  void CloseAll(const absl::Status& status);
+
+ private:
+  mutable std::mutex mu_;  // guards everything below
+  int64_t published_revision_ = 0;
+  std::unordered_map<std::string, std::vector<std::shared_ptr<WatchSubscriber>>> by_namespace_;
+};
+
+}  // namespace protomesh::store

@@ -1,0 +1,90 @@
+#include "tests/support/store_process.h"
+
+#include <httplib.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "tests/support/wait.h"
+
+namespace protomesh::testing {
+
+std::string StoreBinary() { return PROTOMESH_STORE_BIN; }
+
+absl::StatusOr<std::unique_ptr<StoreProcess>> StoreProcess::Start(
+    const std::string& database_url, std::vector<std::string> extra_args) {
+  std::unique_ptr<StoreProcess> store(new StoreProcess());
+  store->database_url_ = database_url;
+  store->extra_args_ = std::move(extra_args);
+  store->grpc_port_ = FreePort();
+  store->admin_port_ = FreePort();
+  if (auto s = store->Launch(); !s.ok()) return s;
+  return store;
+}
+
+absl::Status StoreProcess::Launch() {
+  std::vector<std::string> argv = {StoreBinary(),
+                                   "--database-url=" + database_url_,
+                                   absl::StrCat("--grpc-listen=127.0.0.1:", grpc_port_),
+                                   absl::StrCat("--admin-listen=127.0.0.1:", admin_port_),
+                                   "--log-level=debug",
+                                   "--shutdown-grace=2s"};
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  auto process = ChildProcess::Start(argv);
+  if (!process.ok()) return process.status();
+  process_ = *std::move(process);
+  bool ready = WaitUntil(
+      [&] { return !process_->Running() || AdminGet("/readyz").first == 200; },
+      std::chrono::seconds(60));
+  if (!ready || !process_->Running()) {
+    return absl::InternalError(absl::StrCat("protomesh-store did not become ready:\n", Output()));
+  }
+  channel_ = grpc::CreateChannel(grpc_address(), grpc::InsecureChannelCredentials());
+  return absl::OkStatus();
+}
+
+std::unique_ptr<protomesh::services::v1::ResourceStore::Stub> StoreProcess::NewStub() const {
+  return protomesh::services::v1::ResourceStore::NewStub(channel_);
+}
+
+std::string StoreProcess::grpc_address() const { return absl::StrCat("127.0.0.1:", grpc_port_); }
+
+std::pair<int, std::string> StoreProcess::AdminGet(const std::string& path) const {
+  httplib::Client client("127.0.0.1", admin_port_);
+  client.set_connection_timeout(1, 0);
+  client.set_read_timeout(5, 0);
+  auto result = client.Get(path.c_str());
+  if (!result) return {0, ""};
+  return {result->status, result->body};
+}
+
+double StoreProcess::Metric(const std::string& series) const {
+  auto [status, body] = AdminGet("/metrics");
+  for (absl::string_view line : absl::StrSplit(body, '\n')) {
+    if (!absl::StartsWith(line, series) || line.size() <= series.size() ||
+        line[series.size()] != ' ') {
+      continue;
+    }
+    double value = -1;
+    if (absl::SimpleAtod(line.substr(series.size() + 1), &value)) return value;
+  }
+  return -1;
+}
+
+absl::StatusOr<int> StoreProcess::Terminate() { return process_->Terminate(); }
+
+void StoreProcess::Kill() { process_->Kill(); }
+
+absl::Status StoreProcess::Restart() {
+  if (process_) {
+    previous_output_ += process_->Output();
+    if (process_->Running()) process_->Kill();
+  }
+  return Launch();
+}
+
+std::string StoreProcess::Output() const {
+  return previous_output_ + (process_ ? process_->Output() : std::string());
+}
+
+}  // namespace protomesh::testing
