@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "src/common/subprocess.h"
 
 namespace protomesh::testing {
 
@@ -42,13 +43,7 @@ class ChildProcess {
 };
 
 // Runs a command to completion; returns exit code and combined output.
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;
-};
-absl::StatusOr<CommandResult> RunCommand(std::vector<std::string> argv,
-                                         std::map<std::string, std::string> env = {},
-                                         const std::string& stdin_data = "",
-                                         std::chrono::milliseconds timeout = std::chrono::seconds(60));
+using subprocess::CommandResult;
+using subprocess::RunCommand;
 
 }  // namespace protomesh::testing
