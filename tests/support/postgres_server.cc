@@ -1,7 +1,6 @@
 #include "tests/support/postgres_server.h"
 
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,18 +17,13 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "tests/support/child_process.h"
 #include "tests/support/wait.h"
 
 namespace protomesh::testing {
 namespace {
 
-constexpr char kDefaultBinDir[] = "/usr/lib/postgresql/15/bin";
-constexpr char kPostgresUser[] = "postgres";
+using store::PgCluster;
 
 absl::Status ErrnoError(absl::string_view what, int err = errno) {
   return absl::InternalError(absl::StrCat(what, ": ", std::strerror(err)));
@@ -40,29 +34,6 @@ std::string TempDir() {
   return dir != nullptr && *dir != '\0' ? dir : "/tmp";
 }
 
-// $PROTOMESH_PG_BINDIR overrides the Debian location.
-std::string PgBinary(const std::string& name) {
-  const char* env = std::getenv("PROTOMESH_PG_BINDIR");
-  const std::string dir = env != nullptr && *env != '\0' ? env : kDefaultBinDir;
-  return absl::StrCat(dir, "/", name);
-}
-
-bool RunningAsRoot() { return geteuid() == 0; }
-
-// initdb and postgres refuse to run as root.
-std::vector<std::string> AsPostgresUser(std::vector<std::string> argv) {
-  if (!RunningAsRoot()) return argv;
-  std::string runuser = "runuser";
-  for (const char* candidate : {"/usr/sbin/runuser", "/sbin/runuser"}) {
-    if (access(candidate, X_OK) == 0) {
-      runuser = candidate;
-      break;
-    }
-  }
-  argv.insert(argv.begin(), {runuser, "-u", kPostgresUser, "--"});
-  return argv;
-}
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
@@ -70,25 +41,9 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-std::string LastLines(const std::string& text, size_t count) {
-  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
-  if (lines.size() > count) lines.erase(lines.begin(), lines.end() - count);
-  return absl::StrJoin(lines, "\n");
-}
-
 }  // namespace
 
-absl::Status PostgresServer::RunPg(std::vector<std::string> argv) const {
-  argv = AsPostgresUser(std::move(argv));
-  absl::StatusOr<CommandResult> result = RunCommand(argv, {}, "", std::chrono::seconds(120));
-  const std::string command = absl::StrJoin(argv, " ");
-  if (result.ok() && result->exit_code == 0) return absl::OkStatus();
-  const std::string what =
-      result.ok() ? absl::StrCat("exited with code ", result->exit_code, ":\n", result->output)
-                  : result.status().ToString();
-  return absl::InternalError(absl::StrCat("`", command, "` ", what, "\n--- tail of ", log_path(),
-                                          " ---\n", LastLines(ReadFile(log_path()), 30)));
-}
+PgCluster PostgresServer::cluster() const { return PgCluster(data_dir(), log_path()); }
 
 // A process outside our process group, blocked reading a pipe whose only
 // writer is this process. If we die without running ~PostgresServer (crash,
@@ -96,10 +51,7 @@ absl::Status PostgresServer::RunPg(std::vector<std::string> argv) const {
 // and removes the directory. The destructor kills it after cleaning up.
 absl::Status PostgresServer::StartWatchdog() {
   std::vector<std::string> argv = {"/bin/sh", "-c", "read x; \"$@\"; rm -rf -- \"$0\"", dir_};
-  for (std::string& arg :
-       AsPostgresUser({PgBinary("pg_ctl"), "-D", data_dir(), "-m", "immediate", "-w", "stop"})) {
-    argv.push_back(std::move(arg));
-  }
+  for (std::string& arg : cluster().StopCommand("immediate")) argv.push_back(std::move(arg));
   std::vector<char*> argv_ptrs;
   for (std::string& arg : argv) argv_ptrs.push_back(arg.data());
   argv_ptrs.push_back(nullptr);
@@ -138,44 +90,31 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
   server->dir_ = dir;  // From here on the destructor removes it.
   server->owner_pid_ = getpid();
 
-  if (RunningAsRoot()) {
-    passwd pw;
-    passwd* found = nullptr;
-    char buf[4096];
-    if (getpwnam_r(kPostgresUser, &pw, buf, sizeof(buf), &found) != 0 || found == nullptr) {
-      return absl::FailedPreconditionError(
-          "running as root, but there is no \"postgres\" user to run the server as");
-    }
-    if (chown(dir.c_str(), pw.pw_uid, pw.pw_gid) != 0) {
-      return ErrnoError(absl::StrCat("chown ", dir));
-    }
-  }
+  if (absl::Status s = store::ChownToPostgresUser(dir); !s.ok()) return s;
   if (absl::Status s = server->StartWatchdog(); !s.ok()) return s;
-  if (absl::Status s =
-          server->RunPg({PgBinary("initdb"), "-D", server->data_dir(), "-A", "trust", "-U",
-                         kPostgresUser, "--no-sync", "-E", "UTF8", "--locale=C"});
-      !s.ok()) {
-    return s;
-  }
+  if (absl::Status s = server->cluster().InitDb(/*sync=*/false); !s.ok()) return s;
 
   // FreePort() can race with other processes grabbing the port; retry then.
   absl::Status status;
   for (int attempt = 0; attempt < 3; ++attempt) {
     server->port_ = FreePort();
-    {
-      // Appended settings override earlier ones, so retries can append again.
-      std::ofstream conf(server->data_dir() + "/postgresql.conf", std::ios::app);
-      conf << "\n# protomesh test settings\n"
-           << "listen_addresses = '127.0.0.1'\n"
-           << "port = " << server->port_ << "\n"
-           << "unix_socket_directories = '" << absl::StrReplaceAll(dir, {{"'", "''"}}) << "'\n"
-           << "fsync = off\n"
-           << "synchronous_commit = off\n"
-           << "full_page_writes = off\n"
-           << "max_connections = 200\n"
-           << "shared_buffers = 128MB\n"
-           << "logging_collector = off\n";
-      if (!conf.flush()) return absl::InternalError("cannot write postgresql.conf");
+    // Appended settings override earlier ones, so retries can append again.
+    if (absl::Status s = store::WritePostgresConf(server->data_dir() + "/postgresql.conf",
+                                                  "protomesh test settings",
+                                                  {
+                                                      {"listen_addresses", "127.0.0.1"},
+                                                      {"port", absl::StrCat(server->port_)},
+                                                      {"unix_socket_directories", dir},
+                                                      {"fsync", "off"},
+                                                      {"synchronous_commit", "off"},
+                                                      {"full_page_writes", "off"},
+                                                      {"max_connections", "200"},
+                                                      {"shared_buffers", "128MB"},
+                                                      {"logging_collector", "off"},
+                                                  },
+                                                  /*append=*/true);
+        !s.ok()) {
+      return s;
     }
     const size_t log_size = ReadFile(server->log_path()).size();
     status = server->StartServer();
@@ -189,8 +128,7 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
 }
 
 absl::Status PostgresServer::StartServer() {
-  absl::Status status =
-      RunPg({PgBinary("pg_ctl"), "-D", data_dir(), "-l", log_path(), "-w", "-t", "60", "start"});
+  absl::Status status = cluster().Start();
   if (status.ok()) running_ = true;
   return status;
 }
@@ -200,7 +138,7 @@ PostgresServer::~PostgresServer() {
   if (running_) {
     if (absl::Status s = Stop(); !s.ok()) {
       std::fprintf(stderr, "PostgresServer: %s\n", s.ToString().c_str());
-      RunPg({PgBinary("pg_ctl"), "-D", data_dir(), "-m", "immediate", "-w", "stop"}).IgnoreError();
+      cluster().Stop("immediate").IgnoreError();
     }
   }
   std::error_code ec;
@@ -232,8 +170,7 @@ absl::Status PostgresServer::CreateDatabase(const std::string& name) {
 
 absl::Status PostgresServer::Stop() {
   if (!running_) return absl::OkStatus();
-  absl::Status status =
-      RunPg({PgBinary("pg_ctl"), "-D", data_dir(), "-m", "fast", "-w", "-t", "60", "stop"});
+  absl::Status status = cluster().Stop("fast");
   if (status.ok()) running_ = false;
   return status;
 }

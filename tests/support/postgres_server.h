@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "src/store/postgres_control.h"
 
 namespace protomesh::testing {
 
@@ -32,7 +33,7 @@ class PostgresServer {
   PostgresServer() = default;
   absl::Status StartServer();
   absl::Status StartWatchdog();
-  absl::Status RunPg(std::vector<std::string> argv) const;
+  store::PgCluster cluster() const;
   std::string data_dir() const { return dir_ + "/data"; }
   std::string log_path() const { return dir_ + "/postgres.log"; }
   std::string dir_;
