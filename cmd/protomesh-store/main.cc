@@ -1,16 +1,33 @@
 // protomesh-store: the Resource Store daemon.
 #include <cstdio>
+#include <memory>
+#include <string>
 
+#include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
 #include "src/common/absl_fmt.h"
 #include "src/common/admin_server.h"
 #include "src/common/config.h"
 #include "src/common/logging.h"
 #include "src/common/signals.h"
+#include "src/store/embedded_postgres.h"
 #include "src/store/migrations.h"
 #include "src/store/store_server.h"
 
 using namespace protomesh;
+
+namespace {
+
+// Where a setting came from, for error messages.
+std::string DescribeSource(const config::Flags& flags, const std::string& name) {
+  const std::string source = flags.SourceOf(name);
+  if (source == "flag") return "--" + name;
+  if (source == "env") return "$" + config::EnvironmentName(name);
+  if (source == "file") return name + " in the config file";
+  return name;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   signals::BlockTerminationSignals();
@@ -20,6 +37,8 @@ int main(int argc, char** argv) {
   std::string log_format = "text";
   std::string log_level = "info";
   bool migrate_only = false;
+  std::string embedded_postgres_dir;
+  int embedded_postgres_port = 0;
   absl::Duration shutdown_grace = absl::Seconds(10);
   int64_t max_spec_bytes = static_cast<int64_t>(options.service.limits.max_spec_bytes);
   int64_t watch_max_pending_changes = static_cast<int64_t>(options.service.watch.max_pending_changes);
@@ -39,6 +58,13 @@ int main(int argc, char** argv) {
             "connections for reads (writes and the change feed use one each)");
   flags.Add("database-connect-timeout", &options.database_connect_timeout,
             "how long to keep retrying the database at start-up");
+  flags.Add("embedded-postgres-dir", &embedded_postgres_dir,
+            "run a private PostgreSQL with its data in this directory (created and initialized "
+            "when missing or empty) instead of connecting to database-url; empty: off");
+  flags.Add("embedded-postgres-port", &embedded_postgres_port,
+            "with embedded-postgres-dir, also accept TCP connections on 127.0.0.1 on this port "
+            "(0: unix socket only). Authentication is trust: anyone on this machine can then "
+            "connect as superuser");
   flags.Add("migrate-only", &migrate_only, "apply schema migrations and exit");
   flags.Add("max-spec-bytes", &max_spec_bytes, "largest accepted resource spec, in bytes");
   flags.Add("write-batch-max", &write_batch_max,
@@ -80,10 +106,51 @@ int main(int argc, char** argv) {
         "database-pool-size must be positive");
     return 2;
   }
+  if (!embedded_postgres_dir.empty() && flags.SourceOf("database-url") != "default") {
+    spdlog::critical(
+        "{} and {} are both set, but the store either runs its own PostgreSQL "
+        "(embedded-postgres-dir) or connects to one (database-url): drop one of them",
+        DescribeSource(flags, "embedded-postgres-dir"), DescribeSource(flags, "database-url"));
+    return 2;
+  }
+  if (embedded_postgres_dir.empty() && embedded_postgres_port != 0) {
+    spdlog::critical("embedded-postgres-port needs embedded-postgres-dir");
+    return 2;
+  }
+  if (embedded_postgres_port < 0 || embedded_postgres_port > 65535) {
+    spdlog::critical("embedded-postgres-port must be in [0, 65535]");
+    return 2;
+  }
   options.service.limits.max_spec_bytes = static_cast<size_t>(max_spec_bytes);
   options.service.watch.max_pending_changes = static_cast<size_t>(watch_max_pending_changes);
   options.service.watch.max_pending_bytes = static_cast<size_t>(watch_max_pending_bytes);
   options.batcher.max_batch_mutations = static_cast<size_t>(write_batch_max);
+
+  // Declared before the store so that it is destroyed (stopped) after it.
+  std::unique_ptr<store::EmbeddedPostgres> embedded_postgres;
+  if (!embedded_postgres_dir.empty()) {
+    store::EmbeddedPostgresOptions embedded_options;
+    embedded_options.data_dir = embedded_postgres_dir;
+    embedded_options.port = embedded_postgres_port;
+    auto started = store::EmbeddedPostgres::Start(embedded_options);
+    if (!started.ok()) {
+      spdlog::critical("cannot start the embedded PostgreSQL: {}", started.status().message());
+      return 1;
+    }
+    embedded_postgres = *std::move(started);
+    spdlog::info("embedded PostgreSQL: {} cluster in {}, log in {}, socket in {}{}",
+                 embedded_postgres->initialized() ? "new" : "existing",
+                 embedded_postgres->data_dir(), embedded_postgres->log_path(),
+                 embedded_postgres->socket_dir(),
+                 embedded_postgres_port != 0
+                     ? absl::StrCat(", TCP on 127.0.0.1:", embedded_postgres_port)
+                     : std::string());
+    if (auto s = embedded_postgres->CreateDatabaseIfMissing("protomesh"); !s.ok()) {
+      spdlog::critical("{}", s.message());
+      return 1;
+    }
+    options.database_url = embedded_postgres->Url("protomesh");
+  }
 
   if (migrate_only) {
     auto applied = store::MigrateDatabase(options.database_url, options.database_connect_timeout);
@@ -113,6 +180,13 @@ int main(int argc, char** argv) {
   spdlog::info("received signal {}, shutting down", signal);
   (*store)->Shutdown(shutdown_grace);
   (*admin)->Stop();
+  if (embedded_postgres != nullptr) {
+    if (auto s = embedded_postgres->Stop(); !s.ok()) {
+      spdlog::critical("cannot stop the embedded PostgreSQL: {}", s.message());
+      return 1;
+    }
+    spdlog::info("embedded PostgreSQL stopped");
+  }
   spdlog::info("stopped");
   return 0;
 }

@@ -22,13 +22,18 @@ absl::StatusOr<std::unique_ptr<StoreProcess>> StoreProcess::Start(
   return store;
 }
 
+absl::StatusOr<std::unique_ptr<StoreProcess>> StoreProcess::StartWithArgs(
+    std::vector<std::string> args) {
+  return Start("", std::move(args));
+}
+
 absl::Status StoreProcess::Launch() {
   std::vector<std::string> argv = {StoreBinary(),
-                                   "--database-url=" + database_url_,
                                    absl::StrCat("--grpc-listen=127.0.0.1:", grpc_port_),
                                    absl::StrCat("--admin-listen=127.0.0.1:", admin_port_),
                                    "--log-level=debug",
                                    "--shutdown-grace=2s"};
+  if (!database_url_.empty()) argv.insert(argv.begin() + 1, "--database-url=" + database_url_);
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   auto process = ChildProcess::Start(argv);
   if (!process.ok()) return process.status();

@@ -1,7 +1,7 @@
 #pragma once
 // A real protomesh-store process for integration tests, on free loopback
-// ports, against a database URL. Start() returns once it serves gRPC and
-// /readyz says ready.
+// ports, against a database URL (or whatever StartWithArgs says). Start()
+// returns once it serves gRPC and /readyz says ready.
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +18,10 @@ class StoreProcess {
  public:
   static absl::StatusOr<std::unique_ptr<StoreProcess>> Start(
       const std::string& database_url, std::vector<std::string> extra_args = {});
+  // Without --database-url: `args` say where the data is (for instance
+  // --embedded-postgres-dir).
+  static absl::StatusOr<std::unique_ptr<StoreProcess>> StartWithArgs(
+      std::vector<std::string> args);
 
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   std::unique_ptr<protomesh::services::v1::ResourceStore::Stub> NewStub() const;
@@ -41,7 +45,7 @@ class StoreProcess {
   StoreProcess() = default;
   absl::Status Launch();
 
-  std::string database_url_;
+  std::string database_url_;  // Empty: not passed.
   std::vector<std::string> extra_args_;
   int grpc_port_ = 0;
   int admin_port_ = 0;
