@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
 #include "src/common/grpc_status.h"
 #include "src/store/store_reader.h"
 
@@ -168,6 +169,7 @@ class WatchReactor : public grpc::ServerWriteReactor<Response> {
   void OnWriteDone(bool ok) override { session_->OnWriteDone(ok); }
   void OnCancel() override { session_->OnCancel(); }
   void OnDone() override {
+    spdlog::debug("watch of namespace {} done", session_->ns());
     session_->Detach();
     hub_->Unsubscribe(session_->ns(), session_.get());
     metrics_->watch_streams.Add(-1);
@@ -176,6 +178,7 @@ class WatchReactor : public grpc::ServerWriteReactor<Response> {
   }
 
   void FinishWith(const grpc::Status& status) {
+    spdlog::debug("watch of namespace {} finishing: {}", session_->ns(), status.error_message());
     metrics_->requests
         .WithLabels({"Watch", absl::StatusCodeToString(
                                   static_cast<absl::StatusCode>(status.error_code()))})
@@ -248,17 +251,18 @@ absl::Status ReadSnapshot(pqxx::connection& connection, const WatchResourcesRequ
   return absl::OkStatus();
 }
 
-// Every change of the namespace in (after, upto], one message per revision.
+// Every change of the namespace after the resume revision up to the head of
+// the change log, one message per revision; `covered` is that head.
 absl::Status ReadReplay(pqxx::connection& connection, const WatchResourcesRequest& request,
-                        const WatchOptions& options, int64_t upto,
-                        std::deque<std::unique_ptr<Response>>& pages) {
+                        const WatchOptions& options,
+                        std::deque<std::unique_ptr<Response>>& pages, int64_t& covered) {
   std::set<std::string> types(request.type_urls().begin(), request.type_urls().end());
   int64_t after = request.resume_after_revision();
   // Runs at least once, so that a revision the log cannot serve (compacted,
   // or beyond the head) fails with OUT_OF_RANGE even when nothing is replayed.
-  do {
-    int64_t end = std::max(after, std::min(upto, after + options.revisions_per_read));
-    auto read = ReadChanges(connection, request.namespace_(), after, end);
+  while (true) {
+    auto read = ReadChanges(connection, request.namespace_(), after,
+                            after + options.revisions_per_read);
     if (!read.ok()) return read.status();
     for (auto& change : read->changes) {
       if (!types.empty() && !types.count(change.resource.spec().type_url())) continue;
@@ -269,8 +273,10 @@ absl::Status ReadReplay(pqxx::connection& connection, const WatchResourcesReques
       *(change.dropped ? pages.back()->add_dropped_resources()
                        : pages.back()->add_updated_resources()) = std::move(change.resource);
     }
-    after = end;
-  } while (after < upto);
+    after = std::min(after + options.revisions_per_read, read->head_revision);
+    if (after >= read->head_revision) break;
+  }
+  covered = std::max(after, request.resume_after_revision());
   return absl::OkStatus();
 }
 
@@ -281,17 +287,19 @@ grpc::ServerWriteReactor<WatchResourcesResponse>* StartWatch(
     const WatchOptions& options, WatchHub* hub, DbExecutor* executor, StoreMetrics* metrics) {
   auto* reactor = new WatchReactor(request, options, hub, metrics);
   std::shared_ptr<WatchSession> session = reactor->session();
-  const int64_t published = hub->Subscribe(request.namespace_(), session);
+  hub->Subscribe(request.namespace_(), session);
 
   auto pages = std::make_shared<std::deque<std::unique_ptr<Response>>>();
-  auto covered = std::make_shared<int64_t>(published);
+  auto covered = std::make_shared<int64_t>(0);
   executor->Submit(
-      [request, options, pages, covered, published](pqxx::connection& connection) {
+      [request, options, pages, covered](pqxx::connection& connection) {
         pages->clear();
+        // Both reads go to the head of the database, which may be ahead of
+        // what this replica's feed has published: the subscription above
+        // delivers everything the feed publishes from now on, and whatever
+        // the read already covered is skipped there.
         if (request.has_resume_after_revision()) {
-          // The client may have seen more than this replica has published.
-          *covered = std::max(published, request.resume_after_revision());
-          return ReadReplay(connection, request, options, published, *pages);
+          return ReadReplay(connection, request, options, *pages, *covered);
         }
         return ReadSnapshot(connection, request, options, *pages, *covered);
       },
