@@ -68,16 +68,25 @@ void StoreServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
   if (server_) {
+    // New requests get UNAVAILABLE, watches end, requests in flight finish;
+    // then the server stops. Shutdown() itself would wait until every client
+    // has closed its connection, which idle clients may not do until the
+    // deadline, so it gets a short one once nothing is left to finish.
     server_->GetHealthCheckService()->Shutdown();
+    absl::Time deadline = absl::Now() + grace;
+    service_->Drain(absl::Now());  // refuse new requests first
     hub_->CloseAll(absl::UnavailableError(
         "the store is shutting down; watch again (resume from your last revision)"));
-    server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
+    service_->Drain(deadline);
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
     server_->Wait();
+    spdlog::debug("gRPC server stopped");
   }
   if (batcher_) batcher_->Shutdown();
   if (compactor_) compactor_->Stop();
   if (feed_) feed_->Stop();
   if (executor_) executor_->Shutdown();
+  spdlog::debug("store stopped");
 }
 
 }  // namespace protomesh::store

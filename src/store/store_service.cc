@@ -23,17 +23,29 @@ constexpr int32_t kMaxHistoryPageSize = 1000;
 // Finishes one unary RPC and records its code and latency.
 class UnaryCall {
  public:
-  UnaryCall(grpc::CallbackServerContext* context, const char* method, StoreMetrics* metrics)
+  UnaryCall(grpc::CallbackServerContext* context, const char* method, StoreMetrics* metrics,
+            StoreService::InFlight* in_flight)
       : reactor_(context->DefaultReactor()),
         method_(method),
         metrics_(metrics),
-        started_(std::chrono::steady_clock::now()) {}
+        in_flight_(in_flight),
+        started_(std::chrono::steady_clock::now()),
+        admitted_(in_flight->Enter()) {}
+
+  // False when the store is shutting down; Finish() has then been called.
+  bool admitted() const {
+    if (!admitted_) {
+      Finish(absl::UnavailableError("the store is shutting down; retry on another replica"));
+    }
+    return admitted_;
+  }
 
   grpc::ServerUnaryReactor* Finish(const absl::Status& status) const {
     metrics_->requests.WithLabels({method_, absl::StatusCodeToString(status.code())}).Increment();
     metrics_->request_seconds.WithLabels({method_}).Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
     reactor_->Finish(ToGrpcStatus(status));
+    if (admitted_) in_flight_->Leave();
     return reactor_;
   }
   grpc::ServerUnaryReactor* reactor() const { return reactor_; }
@@ -42,7 +54,9 @@ class UnaryCall {
   grpc::ServerUnaryReactor* reactor_;
   const char* method_;
   StoreMetrics* metrics_;
+  StoreService::InFlight* in_flight_;
   std::chrono::steady_clock::time_point started_;
+  bool admitted_;
 };
 
 class FailedWatch : public grpc::ServerWriteReactor<svc::WatchResourcesResponse> {
@@ -146,7 +160,8 @@ StoreService::StoreService(ServiceOptions options, WriteBatcher* batcher, DbExec
 grpc::ServerUnaryReactor* StoreService::Put(grpc::CallbackServerContext* context,
                                             const svc::PutResourceRequest* request,
                                             svc::PutResourceResponse* response) {
-  UnaryCall call(context, "Put", metrics_);
+  UnaryCall call(context, "Put", metrics_, &in_flight_);
+  if (!call.admitted()) return call.reactor();
   auto put = BuildPut(*request, options_.limits, "");
   if (!put.ok()) return call.Finish(put.status());
   Mutation mutation;
@@ -161,7 +176,8 @@ grpc::ServerUnaryReactor* StoreService::Put(grpc::CallbackServerContext* context
 grpc::ServerUnaryReactor* StoreService::Drop(grpc::CallbackServerContext* context,
                                              const svc::DropResourcesRequest* request,
                                              svc::DropResourcesResponse* response) {
-  UnaryCall call(context, "Drop", metrics_);
+  UnaryCall call(context, "Drop", metrics_, &in_flight_);
+  if (!call.admitted()) return call.reactor();
   auto drop = BuildDrop(*request, options_.max_drop_ids, "");
   if (!drop.ok()) return call.Finish(drop.status());
   if (drop->ids.empty()) return call.Finish(absl::OkStatus());
@@ -179,7 +195,8 @@ grpc::ServerUnaryReactor* StoreService::Drop(grpc::CallbackServerContext* contex
 grpc::ServerUnaryReactor* StoreService::Apply(grpc::CallbackServerContext* context,
                                               const svc::ApplyRequest* request,
                                               svc::ApplyResponse* response) {
-  UnaryCall call(context, "Apply", metrics_);
+  UnaryCall call(context, "Apply", metrics_, &in_flight_);
+  if (!call.admitted()) return call.reactor();
   if (request->operations().empty()) {
     return call.Finish(absl::InvalidArgumentError("operations: must not be empty"));
   }
@@ -238,7 +255,8 @@ grpc::ServerUnaryReactor* StoreService::Apply(grpc::CallbackServerContext* conte
 grpc::ServerUnaryReactor* StoreService::Get(grpc::CallbackServerContext* context,
                                             const svc::GetResourceRequest* request,
                                             svc::GetResourceResponse* response) {
-  UnaryCall call(context, "Get", metrics_);
+  UnaryCall call(context, "Get", metrics_, &in_flight_);
+  if (!call.admitted()) return call.reactor();
   if (auto s = ValidateNamespace(request->namespace_(), "namespace"); !s.ok()) return call.Finish(s);
   auto id = NormalizeId(request->resource_id(), "resource_id");
   if (!id.ok()) return call.Finish(id.status());
@@ -261,7 +279,8 @@ grpc::ServerUnaryReactor* StoreService::Get(grpc::CallbackServerContext* context
 grpc::ServerUnaryReactor* StoreService::List(grpc::CallbackServerContext* context,
                                              const svc::ListResourcesRequest* request,
                                              svc::ListResourcesResponse* response) {
-  UnaryCall call(context, "List", metrics_);
+  UnaryCall call(context, "List", metrics_, &in_flight_);
+  if (!call.admitted()) return call.reactor();
   if (auto s = ValidateNamespace(request->namespace_(), "namespace"); !s.ok()) return call.Finish(s);
   if (auto s = ValidateTypeUrls(request->type_urls(), "type_urls"); !s.ok()) return call.Finish(s);
   if (request->page_size() < 0 || request->revision() < 0) {
@@ -307,7 +326,8 @@ grpc::ServerUnaryReactor* StoreService::List(grpc::CallbackServerContext* contex
 grpc::ServerUnaryReactor* StoreService::History(grpc::CallbackServerContext* context,
                                                 const svc::ResourceHistoryRequest* request,
                                                 svc::ResourceHistoryResponse* response) {
-  UnaryCall call(context, "History", metrics_);
+  UnaryCall call(context, "History", metrics_, &in_flight_);
+  if (!call.admitted()) return call.reactor();
   if (auto s = ValidateNamespace(request->namespace_(), "namespace"); !s.ok()) return call.Finish(s);
   auto id = NormalizeId(request->resource_id(), "resource_id");
   if (!id.ok()) return call.Finish(id.status());
@@ -350,9 +370,37 @@ grpc::ServerUnaryReactor* StoreService::History(grpc::CallbackServerContext* con
   return call.reactor();
 }
 
+bool StoreService::InFlight::Enter() {
+  std::lock_guard lock(mu_);
+  if (draining_) return false;
+  ++count_;
+  return true;
+}
+
+void StoreService::InFlight::Leave() {
+  std::lock_guard lock(mu_);
+  if (--count_ == 0) idle_.notify_all();
+}
+
+void StoreService::InFlight::Drain(absl::Time deadline) {
+  std::unique_lock lock(mu_);
+  draining_ = true;
+  idle_.wait_for(lock, absl::ToChronoNanoseconds(std::max(deadline - absl::Now(), absl::ZeroDuration())),
+                 [&] { return count_ == 0; });
+}
+
+void StoreService::Drain(absl::Time deadline) {
+  in_flight_.Drain(deadline);
+}
+
 grpc::ServerWriteReactor<svc::WatchResourcesResponse>* StoreService::Watch(
     grpc::CallbackServerContext* context, const svc::WatchResourcesRequest* request) {
   absl::Status status = ValidateNamespace(request->namespace_(), "namespace");
+  if (!in_flight_.Enter()) {
+    status = absl::UnavailableError("the store is shutting down; watch another replica");
+  } else {
+    in_flight_.Leave();  // a watch only counts while it is being set up
+  }
   if (status.ok()) status = ValidateTypeUrls(request->type_urls(), "type_urls");
   if (status.ok() && request->has_resume_after_revision() && request->resume_after_revision() < 0) {
     status = absl::InvalidArgumentError("resume_after_revision: must not be negative");

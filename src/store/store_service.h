@@ -4,6 +4,12 @@
 // executor, so no gRPC thread ever waits on the database.
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+
+#include "absl/time/time.h"
+
 #include "api/services/v1/resource_store.grpc.pb.h"
 #include "src/store/db_executor.h"
 #include "src/store/store_metrics.h"
@@ -49,7 +55,27 @@ class StoreService final : public protomesh::services::v1::ResourceStore::Callba
       grpc::CallbackServerContext* context,
       const protomesh::services::v1::WatchResourcesRequest* request) override;
 
+  // Shutdown: from now on every new request fails with UNAVAILABLE (so that
+  // clients retry elsewhere); returns once the requests in flight have
+  // finished, or at `deadline`.
+  void Drain(absl::Time deadline);
+
+  // Counts requests in flight; used by each RPC (see store_service.cc).
+  class InFlight {
+   public:
+    bool Enter();  // false once draining
+    void Leave();
+    void Drain(absl::Time deadline);
+
+   private:
+    std::mutex mu_;  // guards the fields below
+    std::condition_variable idle_;
+    int count_ = 0;
+    bool draining_ = false;
+  };
+
  private:
+  InFlight in_flight_;
   const ServiceOptions options_;
   WriteBatcher* const batcher_;
   DbExecutor* const executor_;
