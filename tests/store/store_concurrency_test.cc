@@ -1,0 +1,124 @@
+// The store's promise under load: many concurrent writers on two store
+// processes sharing one database, many watchers on both; every watcher sees
+// every change exactly once, in revision order, and ends with the state the
+// database holds.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "tests/support/change_log.h"
+#include "tests/support/postgres_server.h"
+#include "tests/support/store_process.h"
+#include "tests/support/store_test_util.h"
+
+namespace protomesh::testing {
+namespace {
+
+constexpr char kNamespace[] = "load";
+constexpr int kWriters = 8;
+constexpr int kOperationsPerWriter = 120;
+
+svc::WatchResourcesRequest WatchAll() {
+  svc::WatchResourcesRequest request;
+  request.set_namespace_(kNamespace);
+  return request;
+}
+
+// Puts, updates, drops and two-resource applies on its own resources,
+// alternating between the two stores.
+void Write(int writer, std::vector<svc::ResourceStore::Stub*> stubs, std::atomic<int>& failures) {
+  std::mt19937 rng(writer);
+  std::vector<Resource> mine;
+  for (int i = 0; i < kOperationsPerWriter; ++i) {
+    svc::ResourceStore::Stub& stub = *stubs[i % stubs.size()];
+    int choice = mine.empty() ? 0 : static_cast<int>(rng() % 4);
+    absl::Status status;
+    if (choice == 0) {
+      Resource r = MakeResource(kNamespace, absl::StrCat("w", writer, "-", i), "new");
+      status = Put(stub, r).status();
+      if (status.ok()) mine.push_back(r);
+    } else if (choice == 1) {
+      Resource& r = mine[rng() % mine.size()];
+      r = MakeResource(kNamespace, r.name(), absl::StrCat("update-", i), r.id());
+      status = Put(stub, r).status();
+    } else if (choice == 2) {
+      size_t index = rng() % mine.size();
+      status = Drop(stub, kNamespace, {mine[index].id()}).status();
+      if (status.ok()) mine.erase(mine.begin() + static_cast<long>(index));
+    } else {
+      svc::ApplyRequest request;
+      for (int k = 0; k < 2; ++k) {
+        Resource r = MakeResource(kNamespace, absl::StrCat("w", writer, "-", i, "-", k), "applied");
+        *request.add_operations()->mutable_put()->mutable_resource() = r;
+        mine.push_back(r);
+      }
+      status = Apply(stub, request).status();
+      if (!status.ok()) mine.resize(mine.size() - 2);
+    }
+    if (!status.ok()) {
+      ADD_FAILURE() << "writer " << writer << " op " << i << ": " << status;
+      ++failures;
+    }
+  }
+}
+
+TEST(StoreConcurrencyTest, EveryWatcherSeesEveryChangeOnceInOrderAcrossTwoReplicas) {
+  auto& postgres = SharedPostgres();
+  ASSERT_TRUE(postgres.CreateDatabase("concurrency").ok());
+  const std::string url = postgres.Url("concurrency");
+  auto a = StoreProcess::Start(url);
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto b = StoreProcess::Start(url);
+  ASSERT_TRUE(b.ok()) << b.status();
+  std::vector<StoreProcess*> stores = {a->get(), b->get()};
+
+  // Some state before anyone watches.
+  auto seed_stub = stores[0]->NewStub();
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(Put(*seed_stub, MakeResource(kNamespace, absl::StrCat("seed", i))).ok());
+
+  std::vector<std::unique_ptr<WatchRecorder>> watchers;
+  for (int i = 0; i < 6; ++i) {
+    watchers.push_back(std::make_unique<WatchRecorder>(stores[i % 2]->channel(), WatchAll()));
+  }
+  for (auto& w : watchers) ASSERT_TRUE(w->WaitForEndOfList());
+
+  std::vector<std::unique_ptr<svc::ResourceStore::Stub>> owned_stubs;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    owned_stubs.push_back(stores[0]->NewStub());
+    owned_stubs.push_back(stores[1]->NewStub());
+    std::vector<svc::ResourceStore::Stub*> stubs = {owned_stubs[2 * w].get(),
+                                                    owned_stubs[2 * w + 1].get()};
+    writers.emplace_back(Write, w, stubs, std::ref(failures));
+  }
+  // Watchers that join while the writes are going on.
+  for (int i = 0; i < 4; ++i) {
+    watchers.push_back(std::make_unique<WatchRecorder>(stores[i % 2]->channel(), WatchAll()));
+  }
+  for (auto& t : writers) t.join();
+  ASSERT_EQ(failures.load(), 0);
+
+  const int64_t head = HeadInDatabase(url);
+  const auto state = StateInDatabase(url, kNamespace);
+  for (size_t i = 0; i < watchers.size(); ++i) {
+    ASSERT_TRUE(watchers[i]->WaitForRevision(head)) << "watcher " << i << " did not reach " << head;
+    WatchedHistory seen = Flatten(watchers[i]->responses());
+    EXPECT_EQ(seen.error, "") << "watcher " << i;
+    auto expected = ChangesInDatabase(url, kNamespace, seen.snapshot_revision);
+    ASSERT_EQ(seen.changes.size(), expected.size()) << "watcher " << i;
+    EXPECT_TRUE(seen.changes == expected) << "watcher " << i << " saw other changes than were committed";
+    EXPECT_EQ(seen.state, state) << "watcher " << i << " ends with another state";
+  }
+  // Writes were spread over both stores and grouped into transactions.
+  EXPECT_GT(stores[0]->Metric("protomesh_store_requests_total{method=\"Put\",code=\"OK\"}"), 0);
+  EXPECT_GT(stores[1]->Metric("protomesh_store_requests_total{method=\"Put\",code=\"OK\"}"), 0);
+  EXPECT_GT(static_cast<int64_t>(ChangesInDatabase(url, kNamespace).size()),
+            kWriters * kOperationsPerWriter / 2);
+}
+
+}  // namespace
+}  // namespace protomesh::testing
