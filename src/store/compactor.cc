@@ -51,10 +51,10 @@ absl::StatusOr<int64_t> Compactor::CompactOnce() {
   if (!connection.ok()) return connection.status();
   try {
     pqxx::work tx(**connection);
-    int64_t compacted = tx.exec1("SELECT compacted_revision FROM compaction FOR UPDATE")[0].as<int64_t>();
     if (!tx.exec_params1("SELECT pg_try_advisory_xact_lock($1)", kCompactionLockKey)[0].as<bool>()) {
-      return compacted;  // another replica is compacting
+      return tx.exec1("SELECT compacted_revision FROM compaction")[0].as<int64_t>();  // another replica is at it
     }
+    int64_t compacted = tx.exec1("SELECT compacted_revision FROM compaction FOR UPDATE")[0].as<int64_t>();
     int64_t target = tx.exec_params1(kTargetSql, options_.retention_revisions,
                                      absl::ToDoubleSeconds(options_.retention_age))[0]
                          .as<int64_t>();

@@ -34,16 +34,19 @@ void DbExecutor::Shutdown() {
 }
 
 void DbExecutor::Submit(Task task, Done done) {
+  bool stopping;
   {
     std::lock_guard lock(mu_);
+    stopping = stopping_;
     if (!stopping_ && queue_.size() < max_queued_) {
       queue_.push_back({std::move(task), std::move(done)});
       wake_.notify_one();
       return;
     }
   }
-  done(absl::ResourceExhaustedError(
-      "the store has too many database reads queued; retry with backoff"));
+  done(stopping ? absl::UnavailableError("the store is shutting down; retry on another replica")
+                : absl::ResourceExhaustedError(
+                      "the store has too many database reads queued; retry with backoff"));
 }
 
 absl::Status DbExecutor::RunWithReconnect(std::unique_ptr<pqxx::connection>& connection,

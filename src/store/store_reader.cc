@@ -86,12 +86,14 @@ absl::StatusOr<int64_t> ReadHeadRevision(pqxx::connection_base& connection) {
 absl::StatusOr<Resource> ReadResource(pqxx::connection_base& connection, const std::string& ns,
                                       const std::string& id, int64_t revision) {
   try {
-    ReadTransaction tx(connection);
     std::optional<Resource> found;
     if (revision == 0) {
+      // One statement sees one snapshot: no transaction needed.
+      pqxx::nontransaction tx(connection);
       pqxx::result rows = tx.exec_prepared(sql::kGetHead, ns, id);
       if (!rows.empty()) found = ResourceFromRow(rows[0]);
     } else {
+      ReadTransaction tx(connection);
       if (auto s = CheckReadable(tx, revision, Head(tx)); !s.ok()) return s;
       pqxx::result rows = tx.exec_prepared(sql::kGetAt, ns, id, revision);
       if (!rows.empty() && !rows[0]["dropped"].as<bool>()) found = ResourceFromRow(rows[0]);
