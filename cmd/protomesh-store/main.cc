@@ -1,4 +1,5 @@
 // protomesh-store: the Resource Store daemon.
+#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -126,6 +127,25 @@ int main(int argc, char** argv) {
   options.service.watch.max_pending_bytes = static_cast<size_t>(watch_max_pending_bytes);
   options.batcher.max_batch_mutations = static_cast<size_t>(write_batch_max);
 
+  // The admin port comes up first, so that /healthz answers while the
+  // database is being prepared and /readyz says what the store waits for.
+  metrics::Registry registry;
+  std::atomic<store::StoreServer*> serving{nullptr};
+  std::unique_ptr<admin::AdminServer> admin;
+  if (!migrate_only) {
+    auto started = admin::AdminServer::Start(admin_listen, &registry, [&serving] {
+      store::StoreServer* store = serving.load();
+      return store ? store->Ready()
+                   : absl::UnavailableError("starting: preparing the database and the change feed");
+    });
+    if (!started.ok()) {
+      spdlog::critical("cannot start the admin server: {}", started.status().message());
+      return 1;
+    }
+    admin = *std::move(started);
+    spdlog::info("admin HTTP on port {}", admin->port());
+  }
+
   // Declared before the store so that it is destroyed (stopped) after it.
   std::unique_ptr<store::EmbeddedPostgres> embedded_postgres;
   if (!embedded_postgres_dir.empty()) {
@@ -162,24 +182,18 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  metrics::Registry registry;
   auto store = store::StoreServer::Start(options, &registry);
   if (!store.ok()) {
     spdlog::critical("cannot start: {}", store.status().message());
     return 1;
   }
-  auto admin = admin::AdminServer::Start(admin_listen, &registry,
-                                         [&store] { return (*store)->Ready(); });
-  if (!admin.ok()) {
-    spdlog::critical("cannot start the admin server: {}", admin.status().message());
-    return 1;
-  }
-  spdlog::info("admin HTTP on port {}", (*admin)->port());
+  serving = store->get();
 
   int signal = signals::WaitForTerminationSignal();
   spdlog::info("received signal {}, shutting down", signal);
   (*store)->Shutdown(shutdown_grace);
-  (*admin)->Stop();
+  admin->Stop();
+  serving = nullptr;
   if (embedded_postgres != nullptr) {
     if (auto s = embedded_postgres->Stop(); !s.ok()) {
       spdlog::critical("cannot stop the embedded PostgreSQL: {}", s.message());

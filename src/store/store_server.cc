@@ -6,6 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
 #include "src/common/absl_fmt.h"
+#include "api/types/v1/gateway.pb.h"
+#include "api/types/v1/networking.pb.h"
+#include "api/types/v1/process.pb.h"
 #include "src/store/migrations.h"
 
 namespace protomesh::store {
@@ -33,6 +36,11 @@ absl::StatusOr<std::unique_ptr<StoreServer>> StoreServer::Start(const StoreOptio
                                      store->executor_.get(), store->hub_.get(),
                                      store->metrics_.get());
 
+  // Reference the spec types so that they are linked in and gRPC reflection
+  // can describe them to clients such as grpcurl.
+  (void)protomesh::types::v1::NetworkingNode::descriptor();
+  (void)protomesh::types::v1::GatewayPolicy::descriptor();
+  (void)protomesh::types::v1::Process::descriptor();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -65,8 +73,7 @@ absl::Status StoreServer::Ready() const {
 }
 
 void StoreServer::Shutdown(absl::Duration grace) {
-  if (shut_down_) return;
-  shut_down_ = true;
+  if (shut_down_.exchange(true)) return;
   if (server_) {
     // New requests get UNAVAILABLE, watches end, requests in flight finish;
     // then the server stops. Shutdown() itself would wait until every client

@@ -2,6 +2,7 @@
 // Wires the store together: migrations, the write batcher, the read pool,
 // the change feed, the watch hub, compaction and the gRPC server (with
 // health and reflection). cmd/protomesh-store and the tests both use it.
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -57,7 +58,7 @@ class StoreServer {
   std::unique_ptr<StoreService> service_;
   std::unique_ptr<grpc::Server> server_;
   int grpc_port_ = 0;
-  bool shut_down_ = false;
+  std::atomic<bool> shut_down_{false};
 };
 
 }  // namespace protomesh::store
