@@ -1,4 +1,5 @@
 #include "src/common/subprocess.h"
+#include "src/common/files.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -29,6 +30,10 @@ extern char** environ;
 
 namespace protomesh::subprocess {
 namespace {
+
+using files::ReadFile;
+using files::TempDir;
+using files::Tail;
 
 using Clock = std::chrono::steady_clock;
 
@@ -67,22 +72,6 @@ std::optional<int> TryReap(pid_t pid) {
   if (r == pid) return ExitCodeFromWaitStatus(status);
   if (r < 0) return -1;  // ECHILD: someone else reaped it; it is gone either way.
   return std::nullopt;
-}
-
-std::string TempDir() {
-  const char* dir = std::getenv("TMPDIR");
-  return dir != nullptr && *dir != '\0' ? dir : "/tmp";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string Tail(const std::string& text, size_t max_chars = 4000) {
-  return text.size() <= max_chars ? text : "..." + text.substr(text.size() - max_chars);
 }
 
 bool IsExecutableFile(const std::string& path) {

@@ -1,4 +1,5 @@
 #include "src/store/embedded_postgres.h"
+#include "src/common/files.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@
 namespace protomesh::store {
 namespace {
 
+using files::ReadFile;
+
 namespace fs = std::filesystem;
 
 constexpr int kDefaultSocketPort = 5432;
@@ -34,13 +37,6 @@ constexpr char kIncludeLine[] = "include_if_exists = 'protomesh.conf'";
 
 absl::Status ErrnoError(absl::string_view what, int err = errno) {
   return absl::InternalError(absl::StrCat(what, ": ", std::strerror(err)));
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // For a libpq URI: everything but unreserved characters (and, in a path,

@@ -1,4 +1,5 @@
 #include "src/store/postgres_control.h"
+#include "src/common/files.h"
 
 #include <pwd.h>
 #include <unistd.h>
@@ -18,15 +19,10 @@
 namespace protomesh::store {
 namespace {
 
+using files::ReadFile;
+
 constexpr char kDebianBinDir[] = "/usr/lib/postgresql/15/bin";
 constexpr size_t kLogTailLines = 30;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 }  // namespace
 

@@ -1,4 +1,5 @@
 #include "tests/support/child_process.h"
+#include "src/common/files.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -13,16 +14,8 @@
 namespace protomesh::testing {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string Tail(const std::string& text, size_t max_chars = 4000) {
-  return text.size() <= max_chars ? text : "..." + text.substr(text.size() - max_chars);
-}
+using files::ReadFile;
+using files::Tail;
 
 }  // namespace
 

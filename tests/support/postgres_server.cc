@@ -1,4 +1,5 @@
 #include "tests/support/postgres_server.h"
+#include "src/common/files.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -23,22 +24,13 @@
 namespace protomesh::testing {
 namespace {
 
+using files::ReadFile;
+using files::TempDir;
+
 using store::PgCluster;
 
 absl::Status ErrnoError(absl::string_view what, int err = errno) {
   return absl::InternalError(absl::StrCat(what, ": ", std::strerror(err)));
-}
-
-std::string TempDir() {
-  const char* dir = std::getenv("TMPDIR");
-  return dir != nullptr && *dir != '\0' ? dir : "/tmp";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace
