@@ -5,11 +5,8 @@ namespace protomesh::store::sql {
 void PrepareStatements(pqxx::connection_base& connection) {
   static constexpr std::pair<const char*, const char*> kStatements[] = {
       {kLockRevision, kLockRevisionSql},
-      {kSetRevision, kSetRevisionSql},
-      {kNotify, kNotifySql},
-      {kSelectCurrent, kSelectCurrentSql},
-      {kUpsert, kUpsertSql},
-      {kDrop, kDropSql},
+      {kSelectCurrentBatch, kSelectCurrentBatchSql},
+      {kWriteBatch, kWriteBatchSql},
       {kHeadRevision, kHeadRevisionSql},
       {kCompactedRevision, kCompactedRevisionSql},
       {kGetHead, kGetHeadSql},

@@ -20,38 +20,58 @@ inline constexpr const char* kLockRevisionSql =
     "SELECT r.revision, t.ts::text, (extract(epoch FROM t.ts) * 1000000)::bigint "
     "FROM store_revision r, (SELECT clock_timestamp() AS ts) t FOR UPDATE OF r";
 
-inline constexpr const char* kSetRevision = "set_revision";
-inline constexpr const char* kSetRevisionSql = "UPDATE store_revision SET revision = $1";
+// Writes. The write batcher passes each column of a whole batch as one
+// array, so a transaction costs a fixed number of round trips whatever its
+// size.
 
-inline constexpr const char* kNotify = "notify";
-inline constexpr const char* kNotifySql = "SELECT pg_notify('protomesh_changes', $1)";
+// $1 namespaces, $2 ids: the current rows among those keys.
+inline constexpr const char* kSelectCurrentBatch = "select_current_batch";
+inline constexpr const char* kSelectCurrentBatchSql =
+    "SELECT r.namespace, r.id::text, r.sha256, r.revision, "
+    "  (extract(epoch FROM r.committed_at) * 1000000)::bigint "
+    "FROM unnest($1::text[], $2::uuid[]) AS k(namespace, id) "
+    "JOIN resources r ON r.namespace = k.namespace AND r.id = k.id";
 
-inline constexpr const char* kSelectCurrent = "select_current";
-inline constexpr const char* kSelectCurrentSql =
-    "SELECT sha256, revision, (extract(epoch FROM committed_at) * 1000000)::bigint "
-    "FROM resources WHERE namespace = $1 AND id = $2::uuid";
-
-// $1 namespace, $2 id, $3 name, $4 type_url, $5 spec, $6 sha256,
-// $7 revision, $8 committed_at.
-inline constexpr const char* kUpsert = "upsert";
-inline constexpr const char* kUpsertSql =
-    "WITH upserted AS ("
+// Everything a batch writes, in one statement (one round trip), each
+// column as an array:
+//   $1-$3    drops of stored resources (namespaces, ids, revisions): their
+//            change rows copy the stored row, as the statement's snapshot
+//            still has it;
+//   $4-$11   every other change row (revisions, namespaces, ids, dropped,
+//            names, type URLs, specs, sha256s);
+//   $12-$13  keys whose final state is gone (namespaces, ids);
+//   $14-$20  keys whose final state is a put, each once (namespaces, ids,
+//            names, type URLs, specs, sha256s, revisions);
+//   $21 committed_at, $22 the batch's last revision, which the statement
+//   stores and announces with NOTIFY.
+// The sub-statements touch disjoint rows, so their order does not matter.
+inline constexpr const char* kWriteBatch = "write_batch";
+inline constexpr const char* kWriteBatchSql =
+    "WITH stored_drops AS ("
+    "  INSERT INTO changes (revision, namespace, id, dropped, name, type_url, spec, sha256, committed_at)"
+    "  SELECT d.revision, r.namespace, r.id, true, r.name, r.type_url, r.spec, r.sha256,"
+    "    $21::timestamptz"
+    "  FROM unnest($1::text[], $2::uuid[], $3::bigint[]) AS d(namespace, id, revision)"
+    "  JOIN resources r ON r.namespace = d.namespace AND r.id = d.id), "
+    "other_changes AS ("
+    "  INSERT INTO changes (revision, namespace, id, dropped, name, type_url, spec, sha256, committed_at)"
+    "  SELECT c.revision, c.namespace, c.id, c.dropped, c.name, c.type_url, c.spec, c.sha256,"
+    "    $21::timestamptz"
+    "  FROM unnest($4::bigint[], $5::text[], $6::uuid[], $7::boolean[], $8::text[], $9::text[],"
+    "    $10::bytea[], $11::text[]) AS c(revision, namespace, id, dropped, name, type_url, spec, sha256)), "
+    "gone AS ("
+    "  DELETE FROM resources r USING unnest($12::text[], $13::uuid[]) AS d(namespace, id)"
+    "  WHERE r.namespace = d.namespace AND r.id = d.id), "
+    "upserted AS ("
     "  INSERT INTO resources (namespace, id, name, type_url, spec, sha256, revision, committed_at)"
-    "  VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8::timestamptz)"
+    "  SELECT u.namespace, u.id, u.name, u.type_url, u.spec, u.sha256, u.revision, $21::timestamptz"
+    "  FROM unnest($14::text[], $15::uuid[], $16::text[], $17::text[], $18::bytea[], $19::text[],"
+    "    $20::bigint[]) AS u(namespace, id, name, type_url, spec, sha256, revision)"
     "  ON CONFLICT (namespace, id) DO UPDATE SET name = EXCLUDED.name,"
     "    type_url = EXCLUDED.type_url, spec = EXCLUDED.spec, sha256 = EXCLUDED.sha256,"
-    "    revision = EXCLUDED.revision, committed_at = EXCLUDED.committed_at"
-    "  RETURNING 1) "
-    "INSERT INTO changes (revision, namespace, id, dropped, name, type_url, spec, sha256, committed_at) "
-    "SELECT $7, $1, $2::uuid, false, $3, $4, $5, $6, $8::timestamptz FROM upserted";
-
-// $1 namespace, $2 id, $3 revision, $4 committed_at. Affects 1 row when the
-// resource existed.
-inline constexpr const char* kDrop = "drop";
-inline constexpr const char* kDropSql =
-    "WITH dropped AS (DELETE FROM resources WHERE namespace = $1 AND id = $2::uuid RETURNING *) "
-    "INSERT INTO changes (revision, namespace, id, dropped, name, type_url, spec, sha256, committed_at) "
-    "SELECT $3, namespace, id, true, name, type_url, spec, sha256, $4::timestamptz FROM dropped";
+    "    revision = EXCLUDED.revision, committed_at = EXCLUDED.committed_at), "
+    "head AS (UPDATE store_revision SET revision = $22) "
+    "SELECT pg_notify('protomesh_changes', $22::text)";
 
 inline constexpr const char* kHeadRevision = "head_revision";
 inline constexpr const char* kHeadRevisionSql = "SELECT revision FROM store_revision";

@@ -3,10 +3,12 @@
 #include <chrono>
 #include <optional>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
 #include "src/common/absl_fmt.h"
 #include "src/store/db_executor.h"
+#include "src/store/pg_array.h"
 #include "src/store/pg_errors.h"
 #include "src/store/sql.h"
 
@@ -28,12 +30,40 @@ struct TransactionClock {
   int64_t committed_us = 0;
 };
 
-std::optional<CurrentRow> SelectCurrent(pqxx::work& tx, const std::string& ns,
-                                        const std::string& id) {
-  pqxx::result rows = tx.exec_prepared(sql::kSelectCurrent, ns, id);
-  if (rows.empty()) return std::nullopt;
-  return CurrentRow{rows[0][0].c_str(), rows[0][1].as<int64_t>(), rows[0][2].as<int64_t>()};
-}
+std::string Key(absl::string_view ns, absl::string_view id) { return absl::StrCat(ns, "/", id); }
+
+// What one key looks like to the batch: its stored row, then after each
+// mutation of the batch that wrote it.
+struct KeyState {
+  std::optional<CurrentRow> current;
+  // The put of this batch whose content is the current state; null while the
+  // state is the stored one (or there is none).
+  const PutOp* written = nullptr;
+  bool touched = false;  // written or dropped by this batch
+  std::string ns, id;
+};
+using KeyStates = absl::flat_hash_map<std::string, KeyState>;
+
+// The writes a batch makes, collected while its mutations are checked and
+// numbered, then sent as a few statements over arrays (see WriteAll).
+struct BatchWrites {
+  // Change rows whose content is in memory: puts, and drops of resources
+  // this batch wrote first.
+  struct Change {
+    int64_t revision;
+    const protomesh::types::v1::Resource* resource;
+    const std::string* sha256;
+    bool dropped;
+  };
+  std::vector<Change> changes;
+  // Drops of stored resources: their change row copies the stored row.
+  struct StoredDrop {
+    const std::string* ns;
+    const std::string* id;
+    int64_t revision;
+  };
+  std::vector<StoredDrop> stored_drops;
+};
 
 Version MakeVersion(const std::string& sha256, int64_t revision, int64_t committed_us) {
   Version version;
@@ -43,8 +73,6 @@ Version MakeVersion(const std::string& sha256, int64_t revision, int64_t committ
   version.mutable_timestamp()->set_nanos(static_cast<int32_t>(committed_us % 1000000) * 1000);
   return version;
 }
-
-std::string Key(const std::string& ns, const std::string& id) { return absl::StrCat(ns, "/", id); }
 
 absl::Status CheckExpected(const std::string& ns, const std::string& id,
                            const std::optional<CurrentRow>& current, int64_t expected) {
@@ -65,78 +93,168 @@ absl::Status CheckExpected(const std::string& ns, const std::string& id,
   return absl::OkStatus();
 }
 
-// Checks every precondition of the mutation first, then writes; a failed
-// precondition leaves the transaction untouched.
-absl::StatusOr<MutationResult> ApplyMutation(pqxx::work& tx, const Mutation& mutation,
-                                             const TransactionClock& clock) {
-  struct PutPlan {
-    std::optional<CurrentRow> current;
+// Reads the stored row of every key the batch touches, in one statement.
+template <typename Batch>  // std::vector<WriteBatcher::Pending>
+KeyStates ReadKeyStates(pqxx::work& tx, const Batch& batch) {
+  KeyStates states;
+  PgArrayLiteral namespaces, ids;
+  auto add = [&](const std::string& ns, const std::string& id) {
+    auto [it, inserted] = states.try_emplace(Key(ns, id));
+    if (!inserted) return;
+    it->second.ns = ns;
+    it->second.id = id;
+    namespaces.AddText(ns);
+    ids.AddText(id);
   };
-  struct DropPlan {
-    std::vector<std::string> existing;
-  };
-  std::vector<std::variant<PutPlan, DropPlan>> plans;
-  plans.reserve(mutation.operations.size());
+  for (const auto& pending : batch) {
+    for (const Operation& operation : pending.mutation.operations) {
+      if (const auto* put = std::get_if<PutOp>(&operation)) {
+        add(put->resource.namespace_(), put->resource.id());
+      } else {
+        const auto& drop = std::get<DropOp>(operation);
+        for (const std::string& id : drop.ids) add(drop.namespace_, id);
+      }
+    }
+  }
+  if (states.empty()) return states;
+  pqxx::result rows =
+      tx.exec_prepared(sql::kSelectCurrentBatch, namespaces.Finish(), ids.Finish());
+  for (const auto& row : rows) {
+    auto it = states.find(Key(row[0].c_str(), row[1].c_str()));
+    if (it == states.end()) continue;  // cannot happen: ids come back as sent
+    it->second.current =
+        CurrentRow{row[2].c_str(), row[3].as<int64_t>(), row[4].as<int64_t>()};
+  }
+  return states;
+}
+
+// Checks every precondition of the mutation against the batch's view of
+// its keys first; a failed one changes nothing. Then numbers the mutation,
+// records its writes and updates the view, so that later mutations of the
+// batch see it.
+absl::StatusOr<MutationResult> PlanMutation(const Mutation& mutation, const TransactionClock& clock,
+                                            KeyStates& states, BatchWrites& writes) {
+  std::vector<KeyState*> put_states(mutation.operations.size(), nullptr);
+  std::vector<std::vector<KeyState*>> drop_states(mutation.operations.size());
   bool changes_something = false;
 
-  for (const Operation& operation : mutation.operations) {
+  for (size_t i = 0; i < mutation.operations.size(); ++i) {
+    const Operation& operation = mutation.operations[i];
     if (const auto* put = std::get_if<PutOp>(&operation)) {
       const auto& resource = put->resource;
-      auto current = SelectCurrent(tx, resource.namespace_(), resource.id());
+      KeyState& state = states.at(Key(resource.namespace_(), resource.id()));
       if (put->expected_revision) {
-        if (auto s = CheckExpected(resource.namespace_(), resource.id(), current,
+        if (auto s = CheckExpected(resource.namespace_(), resource.id(), state.current,
                                    *put->expected_revision);
             !s.ok()) {
           return s;
         }
       }
-      changes_something = changes_something || !current || current->sha256 != put->content_hash;
-      plans.push_back(PutPlan{std::move(current)});
+      changes_something =
+          changes_something || !state.current || state.current->sha256 != put->content_hash;
+      put_states[i] = &state;
     } else {
       const auto& drop = std::get<DropOp>(operation);
-      DropPlan plan;
       for (const std::string& id : drop.ids) {
-        auto current = SelectCurrent(tx, drop.namespace_, id);
+        KeyState& state = states.at(Key(drop.namespace_, id));
         if (auto it = drop.expected_revisions.find(id); it != drop.expected_revisions.end()) {
-          if (auto s = CheckExpected(drop.namespace_, id, current, it->second); !s.ok()) return s;
+          if (auto s = CheckExpected(drop.namespace_, id, state.current, it->second); !s.ok()) {
+            return s;
+          }
         }
-        if (current) plan.existing.push_back(id);
+        if (state.current) drop_states[i].push_back(&state);
       }
-      changes_something = changes_something || !plan.existing.empty();
-      plans.push_back(std::move(plan));
+      changes_something = changes_something || !drop_states[i].empty();
     }
   }
 
   MutationResult result;
   result.revision = changes_something ? clock.next_revision : 0;
-  for (size_t i = 0; i < plans.size(); ++i) {
-    if (auto* plan = std::get_if<PutPlan>(&plans[i])) {
-      const auto& put = std::get<PutOp>(mutation.operations[i]);
-      const auto& resource = put.resource;
+  for (size_t i = 0; i < mutation.operations.size(); ++i) {
+    if (const auto* put = std::get_if<PutOp>(&mutation.operations[i])) {
+      KeyState& state = *put_states[i];
       PutOutcome outcome;
-      if (plan->current && plan->current->sha256 == put.content_hash) {
+      if (state.current && state.current->sha256 == put->content_hash) {
         outcome.unchanged = true;
-        outcome.version = MakeVersion(put.content_hash, plan->current->revision,
-                                      plan->current->committed_us);
+        outcome.version = MakeVersion(put->content_hash, state.current->revision,
+                                      state.current->committed_us);
       } else {
-        tx.exec_prepared(sql::kUpsert, resource.namespace_(), resource.id(), resource.name(),
-                         resource.spec().type_url(), pqxx::binarystring(resource.spec().value()),
-                         put.content_hash, result.revision, clock.committed_at);
-        outcome.created = !plan->current;
-        outcome.version = MakeVersion(put.content_hash, result.revision, clock.committed_us);
+        writes.changes.push_back({result.revision, &put->resource, &put->content_hash, false});
+        outcome.created = !state.current;
+        outcome.version = MakeVersion(put->content_hash, result.revision, clock.committed_us);
+        state.current = CurrentRow{put->content_hash, result.revision, clock.committed_us};
+        state.written = put;
+        state.touched = true;
       }
       result.outcomes.emplace_back(std::move(outcome));
     } else {
-      const auto& drop = std::get<DropOp>(mutation.operations[i]);
       DropOutcome outcome;
-      for (const std::string& id : std::get<DropPlan>(plans[i]).existing) {
-        tx.exec_prepared(sql::kDrop, drop.namespace_, id, result.revision, clock.committed_at);
-        outcome.dropped_ids.push_back(id);
+      for (KeyState* state : drop_states[i]) {
+        if (state->written) {
+          writes.changes.push_back(
+              {result.revision, &state->written->resource, &state->written->content_hash, true});
+        } else {
+          writes.stored_drops.push_back({&state->ns, &state->id, result.revision});
+        }
+        state->current.reset();
+        state->written = nullptr;
+        state->touched = true;
+        outcome.dropped_ids.push_back(state->id);
       }
       result.outcomes.emplace_back(std::move(outcome));
     }
   }
   return result;
+}
+
+// Sends the batch's writes in one statement (sql::kWriteBatch): the change
+// rows, the final state of each key the batch touched (deleted, or its last
+// put), the new head revision and the NOTIFY.
+void WriteAll(pqxx::work& tx, const KeyStates& states, const BatchWrites& writes,
+              const TransactionClock& clock, int64_t last_revision) {
+  PgArrayLiteral drop_namespaces, drop_ids, drop_revisions;
+  for (const auto& drop : writes.stored_drops) {
+    drop_namespaces.AddText(*drop.ns);
+    drop_ids.AddText(*drop.id);
+    drop_revisions.AddInt(drop.revision);
+  }
+  PgArrayLiteral revisions, namespaces, ids, dropped, names, type_urls, specs, hashes;
+  for (const auto& change : writes.changes) {
+    revisions.AddInt(change.revision);
+    namespaces.AddText(change.resource->namespace_());
+    ids.AddText(change.resource->id());
+    dropped.AddBool(change.dropped);
+    names.AddText(change.resource->name());
+    type_urls.AddText(change.resource->spec().type_url());
+    specs.AddBytea(change.resource->spec().value());
+    hashes.AddText(*change.sha256);
+  }
+  PgArrayLiteral gone_namespaces, gone_ids;
+  PgArrayLiteral put_namespaces, put_ids, put_names, put_type_urls, put_specs, put_hashes,
+      put_revisions;
+  for (const auto& [key, state] : states) {
+    if (!state.touched) continue;
+    if (!state.current) {
+      gone_namespaces.AddText(state.ns);
+      gone_ids.AddText(state.id);
+      continue;
+    }
+    const auto& resource = state.written->resource;
+    put_namespaces.AddText(state.ns);
+    put_ids.AddText(state.id);
+    put_names.AddText(resource.name());
+    put_type_urls.AddText(resource.spec().type_url());
+    put_specs.AddBytea(resource.spec().value());
+    put_hashes.AddText(state.written->content_hash);
+    put_revisions.AddInt(state.current->revision);
+  }
+  tx.exec_prepared(sql::kWriteBatch, drop_namespaces.Finish(), drop_ids.Finish(),
+                   drop_revisions.Finish(), revisions.Finish(), namespaces.Finish(), ids.Finish(),
+                   dropped.Finish(), names.Finish(), type_urls.Finish(), specs.Finish(),
+                   hashes.Finish(), gone_namespaces.Finish(), gone_ids.Finish(),
+                   put_namespaces.Finish(), put_ids.Finish(), put_names.Finish(),
+                   put_type_urls.Finish(), put_specs.Finish(), put_hashes.Finish(),
+                   put_revisions.Finish(), clock.committed_at, last_revision);
 }
 
 }  // namespace
@@ -206,8 +324,10 @@ absl::Status WriteBatcher::ExecuteBatch(std::vector<Pending>& batch, Outcomes& o
     const int64_t locked_revision = lock[0].as<int64_t>();
     TransactionClock clock{locked_revision + 1, lock[1].c_str(), lock[2].as<int64_t>()};
     outcomes.clear();
+    KeyStates states = ReadKeyStates(tx, batch);
+    BatchWrites writes;
     for (auto& pending : batch) {
-      outcomes.push_back(ApplyMutation(tx, pending.mutation, clock));
+      outcomes.push_back(PlanMutation(pending.mutation, clock, states, writes));
       if (outcomes.back().ok() && outcomes.back()->revision != 0) ++clock.next_revision;
     }
     const int64_t last_revision = clock.next_revision - 1;
@@ -215,8 +335,7 @@ absl::Status WriteBatcher::ExecuteBatch(std::vector<Pending>& batch, Outcomes& o
       tx.abort();  // nothing to write; outcomes are no-ops or failed preconditions
       return absl::OkStatus();
     }
-    tx.exec_prepared(sql::kSetRevision, last_revision);
-    tx.exec_prepared(sql::kNotify, std::to_string(last_revision));
+    WriteAll(tx, states, writes, clock, last_revision);
     commit_attempted = true;
     tx.commit();
     metrics_->commit_seconds.Observe(

@@ -5,8 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <random>
+#include <set>
 #include <thread>
+
+#include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
 #include "tests/support/change_log.h"
@@ -118,6 +123,121 @@ TEST(StoreConcurrencyTest, EveryWatcherSeesEveryChangeOnceInOrderAcrossTwoReplic
   EXPECT_GT(stores[1]->Metric("protomesh_store_requests_total{method=\"Put\",code=\"OK\"}"), 0);
   EXPECT_GT(static_cast<int64_t>(ChangesInDatabase(url, kNamespace).size()),
             kWriters * kOperationsPerWriter / 2);
+}
+
+// Many writers race on three shared resources with puts, drops and
+// compare-and-swaps, so that one transaction often holds several writes of
+// the same resource (group commit). Every answered write is in the change
+// log at the revision it was told, revisions have no holes, the stored
+// state is the log's last word on each resource, and a watcher sees exactly
+// the log.
+TEST(StoreConcurrencyTest, WritesOfTheSameResourcesInOneTransactionStayConsistent) {
+  constexpr char kContended[] = "contended";
+  constexpr int kContendingWriters = 16;
+  constexpr int kOperations = 60;
+  auto& postgres = SharedPostgres();
+  ASSERT_TRUE(postgres.CreateDatabase("contention").ok());
+  const std::string url = postgres.Url("contention");
+  auto store = StoreProcess::Start(url);
+  ASSERT_TRUE(store.ok()) << store.status();
+  const std::vector<std::string> ids = {NewUuid(), NewUuid(), NewUuid()};
+
+  svc::WatchResourcesRequest watch;
+  watch.set_namespace_(kContended);
+  WatchRecorder watcher((*store)->channel(), watch);
+  ASSERT_TRUE(watcher.WaitForEndOfList());
+
+  std::mutex mu;
+  std::vector<LoggedChange> answered;  // what the writers were told
+  std::atomic<int> failures{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kContendingWriters; ++w) {
+    writers.emplace_back([&, w] {
+      auto stub = (*store)->NewStub();
+      std::mt19937 rng(w);
+      for (int i = 0; i < kOperations; ++i) {
+        const std::string& id = ids[rng() % ids.size()];
+        int choice = static_cast<int>(rng() % 4);
+        if (choice <= 1) {
+          auto put = Put(*stub, MakeResource(kContended, "r", absl::StrCat(w, "-", i), id));
+          if (!put.ok()) {
+            ADD_FAILURE() << put.status();
+            ++failures;
+          } else if (!put->unchanged()) {
+            std::lock_guard lock(mu);
+            answered.push_back({put->version().index(), id, false});
+          }
+        } else if (choice == 2) {
+          auto dropped = Drop(*stub, kContended, {id});
+          if (!dropped.ok()) {
+            ADD_FAILURE() << dropped.status();
+            ++failures;
+          } else if (dropped->revision() != 0) {
+            std::lock_guard lock(mu);
+            answered.push_back({dropped->revision(), id, true});
+          }
+        } else {
+          // Compare-and-swap on what we just read: may lose the race.
+          auto current = Get(*stub, kContended, id);
+          int64_t expected = current.ok() ? current->version().index() : 0;
+          auto put = Put(*stub, MakeResource(kContended, "r", absl::StrCat("cas-", w, "-", i), id),
+                         expected);
+          if (put.ok()) {
+            std::lock_guard lock(mu);
+            answered.push_back({put->version().index(), id, false});
+          } else if (put.status().code() != absl::StatusCode::kAborted) {
+            ADD_FAILURE() << put.status();
+            ++failures;
+          }
+        }
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  ASSERT_EQ(failures.load(), 0);
+  // Writes were grouped: more writes than transactions.
+  EXPECT_GT((*store)->Metric("protomesh_store_batch_mutations_sum"),
+            (*store)->Metric("protomesh_store_batch_mutations_count"));
+
+  const int64_t head = HeadInDatabase(url);
+  const auto log = ChangesInDatabase(url, kContended);
+  ASSERT_EQ(static_cast<int64_t>(log.size()), head) << "one change per revision, no holes";
+  for (size_t i = 0; i < log.size(); ++i) ASSERT_EQ(log[i].revision, static_cast<int64_t>(i) + 1);
+  std::set<std::tuple<int64_t, std::string, bool>> logged;
+  for (const auto& change : log) logged.insert({change.revision, change.id, change.dropped});
+  EXPECT_EQ(answered.size(), log.size());
+  for (const auto& change : answered) {
+    EXPECT_TRUE(logged.count({change.revision, change.id, change.dropped}))
+        << "answered revision " << change.revision << " of " << change.id << " is not in the log";
+  }
+
+  // The stored state: each resource as the last change left it.
+  std::map<std::string, LoggedChange> last;
+  for (const auto& change : log) last[change.id] = change;
+  pqxx::connection connection(url);
+  pqxx::nontransaction tx(connection);
+  std::map<std::string, int64_t> stored;
+  for (const auto& row : tx.exec_params(
+           "SELECT id::text, revision FROM resources WHERE namespace = $1", kContended)) {
+    stored[row[0].c_str()] = row[1].as<int64_t>();
+  }
+  std::map<std::string, int64_t> expected_stored;
+  for (const auto& [id, change] : last) {
+    if (!change.dropped) expected_stored[id] = change.revision;
+  }
+  EXPECT_EQ(stored, expected_stored);
+  // A dropped resource's change row holds its last state, not an empty one.
+  for (const auto& row : tx.exec_params(
+           "SELECT count(*) FROM changes WHERE namespace = $1 AND (name <> 'r' OR spec = '')",
+           kContended)) {
+    EXPECT_EQ(row[0].as<int64_t>(), 0);
+  }
+
+  ASSERT_TRUE(watcher.WaitForRevision(head));
+  WatchedHistory seen = Flatten(watcher.responses());
+  EXPECT_EQ(seen.error, "");
+  EXPECT_TRUE(seen.changes == ChangesInDatabase(url, kContended, seen.snapshot_revision));
+  EXPECT_EQ(seen.state, StateInDatabase(url, kContended));
 }
 
 }  // namespace
