@@ -95,13 +95,15 @@ absl::StatusOr<protomesh::types::v1::Resource> StoreClient::Get(const std::strin
 
 absl::StatusOr<StoreClient::Listing> StoreClient::List(const std::string& ns,
                                                        const std::vector<std::string>& type_urls,
-                                                       const std::string& name_prefix) {
+                                                       const std::string& name_prefix,
+                                                       int64_t revision) {
   Listing listing;
   svc::ListResourcesRequest request;
   request.set_namespace_(ns);
   request.set_page_size(kPageSize);
   for (const std::string& url : type_urls) request.add_type_urls(url);
   request.set_name_prefix(name_prefix);
+  request.set_revision(revision);
   do {
     grpc::ClientContext context;
     SetDeadline(context);

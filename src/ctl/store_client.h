@@ -31,9 +31,9 @@ class StoreClient {
     std::vector<protomesh::types::v1::Resource> resources;
     int64_t revision = 0;  // what every page was read at
   };
-  // Every page.
+  // Every page; `revision` 0 is the latest.
   absl::StatusOr<Listing> List(const std::string& ns, const std::vector<std::string>& type_urls = {},
-                               const std::string& name_prefix = "");
+                               const std::string& name_prefix = "", int64_t revision = 0);
   // Every change, newest first.
   absl::StatusOr<std::vector<svc::ResourceChange>> History(const std::string& ns,
                                                            const std::string& id);
