@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <sstream>
 
 #include "api/types/v1/networking.pb.h"
@@ -13,8 +14,10 @@
 #include "google/protobuf/wrappers.pb.h"
 #include "src/ctl/document.h"
 #include "src/ctl/document_loader.h"
+#include "src/ctl/errors.h"
 #include "src/ctl/output.h"
 #include "src/ctl/resource_id.h"
+#include "src/ctl/settings.h"
 #include "src/ctl/type_registry.h"
 
 namespace protomesh::ctl {
@@ -354,6 +357,63 @@ spec:
   EXPECT_EQ(ErrorOf("kind: Widget\nname: w\nspec: {colour: red}\n"),
             "test.yaml: document 1 (line 3): unknown field \"colour\" in test.v1.Widget; known "
             "fields: color, ttl, extra");
+}
+
+TEST(CtlErrorsTest, ExitCodes) {
+  EXPECT_EQ(ExitCodeOf(absl::OkStatus()), 0);
+  EXPECT_EQ(ExitCodeOf(absl::UnavailableError("down")), 1);
+  EXPECT_EQ(ExitCodeOf(absl::OutOfRangeError("compacted")), 1);
+  EXPECT_EQ(ExitCodeOf(UsageError("bad flag")), 2);
+  EXPECT_EQ(ExitCodeOf(absl::InvalidArgumentError("bad file")), 3);
+  EXPECT_EQ(ExitCodeOf(absl::NotFoundError("gone")), 4);
+  EXPECT_EQ(ExitCodeOf(absl::AbortedError("raced")), 5);
+  grpc::Status aborted(grpc::StatusCode::ABORTED, "resource default/x is at revision 2");
+  absl::Status store = StoreError(aborted, "localhost:6680");
+  EXPECT_EQ(ExitCodeOf(store), 5);
+  EXPECT_EQ(std::string(store.message()), "ABORTED: resource default/x is at revision 2");
+  grpc::Status unavailable(grpc::StatusCode::UNAVAILABLE, "failed to connect");
+  EXPECT_EQ(std::string(StoreError(unavailable, "h:1").message()),
+            "UNAVAILABLE: failed to connect (server h:1)");
+}
+
+TEST(CtlSettingsTest, FlagThenEnvironmentThenFileThenDefault) {
+  auto defaults = ResolveSettings({}, {});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->server, "localhost:6680");
+  EXPECT_EQ(defaults->namespace_, "default");
+  EXPECT_EQ(defaults->timeout, absl::Seconds(30));
+
+  std::string path = ::testing::TempDir() + "/ctl-settings.toml";
+  std::ofstream(path) << "server = \"file:1\"\nnamespace = \"from-file\"\ntls_ca_file = \"ca.pem\"\n";
+  auto from_file = ResolveSettings({}, {{"PROTOMESH_CONFIG", path}});
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_EQ(from_file->server, "file:1");
+  EXPECT_EQ(from_file->namespace_, "from-file");
+  EXPECT_FALSE(from_file->namespace_from_flag);
+  EXPECT_EQ(from_file->tls_ca_file, "ca.pem");
+
+  auto env = ResolveSettings({}, {{"PROTOMESH_CONFIG", path}, {"PROTOMESH_SERVER", "env:1"},
+                                  {"PROTOMESH_TIMEOUT", "2s"}});
+  ASSERT_TRUE(env.ok()) << env.status();
+  EXPECT_EQ(env->server, "env:1");
+  EXPECT_EQ(env->namespace_, "from-file");
+  EXPECT_EQ(env->timeout, absl::Seconds(2));
+
+  auto flag = ResolveSettings({{"server", "flag:1"}, {"namespace", "from-flag"}},
+                              {{"PROTOMESH_CONFIG", path}, {"PROTOMESH_SERVER", "env:1"}});
+  ASSERT_TRUE(flag.ok()) << flag.status();
+  EXPECT_EQ(flag->server, "flag:1");
+  EXPECT_EQ(flag->namespace_, "from-flag");
+  EXPECT_TRUE(flag->namespace_from_flag);
+
+  auto bad = ResolveSettings({}, {{"PROTOMESH_TIMEOUT", "soon"}});
+  EXPECT_EQ(ExitCodeOf(bad.status()), 2);
+  EXPECT_EQ(std::string(bad.status().message()),
+            "invalid value \"soon\" for $PROTOMESH_TIMEOUT: expected a duration like 30s, 1m or "
+            "500ms (0: none)");
+  auto half_tls = ResolveSettings({{"tls-cert-file", "c.pem"}}, {});
+  EXPECT_EQ(std::string(half_tls.status().message()),
+            "--tls-cert-file and --tls-key-file go together: give both or neither");
 }
 
 TEST_F(CtlUnitTest, Ages) {
