@@ -30,7 +30,8 @@ inline constexpr const char* kSelectCurrentBatchSql =
     "SELECT r.namespace, r.id::text, r.sha256, r.revision, "
     "  (extract(epoch FROM r.committed_at) * 1000000)::bigint "
     "FROM unnest($1::text[], $2::uuid[]) AS k(namespace, id) "
-    "JOIN resources r ON r.namespace = k.namespace AND r.id = k.id";
+    "CROSS JOIN LATERAL (SELECT * FROM resources"
+    "  WHERE namespace = k.namespace AND id = k.id LIMIT 1) r";
 
 // Everything a batch writes, in one statement (one round trip), each
 // column as an array:
@@ -45,6 +46,10 @@ inline constexpr const char* kSelectCurrentBatchSql =
 //   $21 committed_at, $22 the batch's last revision, which the statement
 //   stores and announces with NOTIFY.
 // The sub-statements touch disjoint rows, so their order does not matter.
+// Keys are looked up one by one (LATERAL, with a LIMIT that keeps the
+// planner from flattening it into a join) so that the plan is an index
+// lookup per key whatever the planner thinks of the array's size or the
+// table's: a generic plan made while the table was small seq-scans it.
 inline constexpr const char* kWriteBatch = "write_batch";
 inline constexpr const char* kWriteBatchSql =
     "WITH stored_drops AS ("
@@ -52,7 +57,8 @@ inline constexpr const char* kWriteBatchSql =
     "  SELECT d.revision, r.namespace, r.id, true, r.name, r.type_url, r.spec, r.sha256,"
     "    $21::timestamptz"
     "  FROM unnest($1::text[], $2::uuid[], $3::bigint[]) AS d(namespace, id, revision)"
-    "  JOIN resources r ON r.namespace = d.namespace AND r.id = d.id), "
+    "  CROSS JOIN LATERAL (SELECT * FROM resources"
+    "    WHERE namespace = d.namespace AND id = d.id LIMIT 1) r), "
     "other_changes AS ("
     "  INSERT INTO changes (revision, namespace, id, dropped, name, type_url, spec, sha256, committed_at)"
     "  SELECT c.revision, c.namespace, c.id, c.dropped, c.name, c.type_url, c.spec, c.sha256,"
@@ -60,8 +66,10 @@ inline constexpr const char* kWriteBatchSql =
     "  FROM unnest($4::bigint[], $5::text[], $6::uuid[], $7::boolean[], $8::text[], $9::text[],"
     "    $10::bytea[], $11::text[]) AS c(revision, namespace, id, dropped, name, type_url, spec, sha256)), "
     "gone AS ("
-    "  DELETE FROM resources r USING unnest($12::text[], $13::uuid[]) AS d(namespace, id)"
-    "  WHERE r.namespace = d.namespace AND r.id = d.id), "
+    "  DELETE FROM resources WHERE ctid = ANY (ARRAY("
+    "    SELECT r.ctid FROM unnest($12::text[], $13::uuid[]) AS d(namespace, id)"
+    "    CROSS JOIN LATERAL (SELECT ctid FROM resources"
+    "      WHERE namespace = d.namespace AND id = d.id LIMIT 1) r))), "
     "upserted AS ("
     "  INSERT INTO resources (namespace, id, name, type_url, spec, sha256, revision, committed_at)"
     "  SELECT u.namespace, u.id, u.name, u.type_url, u.spec, u.sha256, u.revision, $21::timestamptz"
