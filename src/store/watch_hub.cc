@@ -4,6 +4,20 @@
 
 namespace protomesh::store {
 
+std::shared_ptr<const protomesh::services::v1::WatchResourcesResponse> NamespaceChange::Message()
+    const {
+  absl::call_once(message_once_, [this] {
+    auto message = std::make_shared<protomesh::services::v1::WatchResourcesResponse>();
+    message->set_revision(revision);
+    for (const auto& record : records) {
+      *(record.dropped ? message->add_dropped_resources() : message->add_updated_resources()) =
+          record.resource;
+    }
+    message_ = std::move(message);
+  });
+  return message_;
+}
+
 int64_t WatchHub::Subscribe(const std::string& ns, std::shared_ptr<WatchSubscriber> subscriber) {
   std::lock_guard lock(mu_);
   by_namespace_[ns].push_back(std::move(subscriber));

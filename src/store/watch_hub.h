@@ -9,7 +9,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "absl/base/call_once.h"
 #include "absl/status/status.h"
+#include "api/services/v1/resource_store.pb.h"
 #include "src/store/store_reader.h"
 
 namespace protomesh::store {
@@ -20,6 +22,15 @@ struct NamespaceChange {
   std::string namespace_;
   std::vector<ChangeRecord> records;
   size_t bytes = 0;  // approximate size, for bounding slow watchers
+
+  // The change as one Watch message, built on first use and then shared by
+  // every watcher without a type filter (so a change fanned out to many
+  // watchers is copied once, not once per watcher). Thread-safe.
+  std::shared_ptr<const protomesh::services::v1::WatchResourcesResponse> Message() const;
+
+ private:
+  mutable absl::once_flag message_once_;
+  mutable std::shared_ptr<const protomesh::services::v1::WatchResourcesResponse> message_;
 };
 using NamespaceChangePtr = std::shared_ptr<const NamespaceChange>;
 

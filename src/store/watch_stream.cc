@@ -111,9 +111,9 @@ class WatchSession : public WatchSubscriber, public std::enable_shared_from_this
   }
 
   // The next message to send, if any.
-  std::unique_ptr<Response> NextLocked() {
+  std::shared_ptr<const Response> NextLocked() {
     if (!initial_.empty()) {
-      auto next = std::move(initial_.front());
+      std::shared_ptr<const Response> next = std::move(initial_.front());
       initial_.pop_front();
       return next;
     }
@@ -121,7 +121,9 @@ class WatchSession : public WatchSubscriber, public std::enable_shared_from_this
     while (!live_.empty()) {
       NamespaceChangePtr change = live_.front();
       PopLiveLocked();
-      auto response = std::make_unique<Response>();
+      // Every change has a record, so the shared message is never empty.
+      if (type_urls_.empty()) return change->Message();
+      auto response = std::make_shared<Response>();
       response->set_revision(change->revision);
       for (const auto& record : change->records) {
         if (!type_urls_.empty() && !type_urls_.count(record.resource.spec().type_url())) continue;
@@ -146,7 +148,7 @@ class WatchSession : public WatchSubscriber, public std::enable_shared_from_this
   int64_t covered_revision_ = 0;
   std::deque<NamespaceChangePtr> live_;
   size_t live_bytes_ = 0;
-  std::unique_ptr<Response> in_flight_;
+  std::shared_ptr<const Response> in_flight_;  // may be shared with other watches
   int64_t last_sent_revision_ = 0;
   bool resumable_;
   std::optional<grpc::Status> finishing_;
