@@ -71,6 +71,12 @@ absl::StatusOr<Cluster> BuildCluster(const Service& service) {
       cluster.set_lb_policy(Cluster::LEAST_REQUEST);
       break;
     case Service::LB_POLICY_RANDOM:
+      if (!service.grpc_target_name().empty()) {
+        // A gRPC client rejects the cluster (and the others of the response).
+        return absl::InvalidArgumentError(
+            "lb_policy LB_POLICY_RANDOM is not supported by proxyless gRPC clients, and the "
+            "service sets grpc_target_name");
+      }
       cluster.set_lb_policy(Cluster::RANDOM);
       break;
     case Service::LB_POLICY_RING_HASH:
@@ -89,7 +95,8 @@ absl::StatusOr<Cluster> BuildCluster(const Service& service) {
     envoy::config::core::v3::Http2ProtocolOptions options;
     int32_t streams = service.instance_http2_options().max_concurrent_streams();
     if (streams < 0) {
-      return absl::InvalidArgumentError("instance_http2_options.max_concurrent_streams is negative");
+      return absl::InvalidArgumentError(
+          "instance_http2_options.max_concurrent_streams is negative");
     }
     if (streams > 0) options.mutable_max_concurrent_streams()->set_value(streams);
     (*cluster.mutable_typed_extension_protocol_options())[kHttpProtocolOptions] =
@@ -116,7 +123,8 @@ absl::StatusOr<Cluster> BuildCluster(const Service& service) {
     if (limits.max_requests() > 0) {
       thresholds->mutable_max_requests()->set_value(limits.max_requests());
     }
-    if (limits.max_retries() > 0) thresholds->mutable_max_retries()->set_value(limits.max_retries());
+    if (limits.max_retries() > 0)
+      thresholds->mutable_max_retries()->set_value(limits.max_retries());
   }
 
   if (service.has_outlier_detection()) {
@@ -131,8 +139,8 @@ absl::StatusOr<Cluster> BuildCluster(const Service& service) {
       *detection->mutable_interval() = outlier.interval();
     }
     if (outlier.has_base_ejection_time()) {
-      absl::Status status = CheckDuration(outlier.base_ejection_time(),
-                                          "outlier_detection.base_ejection_time", true);
+      absl::Status status =
+          CheckDuration(outlier.base_ejection_time(), "outlier_detection.base_ejection_time", true);
       if (!status.ok()) return status;
       *detection->mutable_base_ejection_time() = outlier.base_ejection_time();
     }

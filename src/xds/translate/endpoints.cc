@@ -22,9 +22,8 @@ absl::Status CheckInstance(const InstanceSet::Instance& instance, int index) {
   const std::string where = absl::StrCat("instances[", index, "]");
   if (instance.address().empty() || !IsHeaderValue(instance.address()) ||
       instance.address().find_first_of(" \t") != std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": address \"",
-                                                   absl::CEscape(instance.address()),
-                                                   "\" is empty or not an address"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ": address \"", absl::CEscape(instance.address()), "\" is empty or not an address"));
   }
   if (instance.port() < 1 || instance.port() > 65535) {
     return absl::InvalidArgumentError(
@@ -93,8 +92,8 @@ void TranslateEndpoints(const Inputs& inputs, Nodes& nodes, Errors& errors) {
     for (const std::string& name : node.eds_names) {
       auto it = by_service.find(name);
       if (it == by_service.end()) continue;
-      Claim(node.endpoints, name, Entry{Pack(BuildAssignment(name, it->second)), nullptr,
-                                        owners[name]});
+      Claim(node.endpoints, name,
+            Entry{Pack(BuildAssignment(name, it->second)), nullptr, owners[name]});
     }
   }
 }

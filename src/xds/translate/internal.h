@@ -8,11 +8,11 @@
 #include <optional>
 #include <set>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "api/types/v1/networking.pb.h"
 #include "api/types/v1/resource.pb.h"
 #include "google/protobuf/any.pb.h"
@@ -37,8 +37,8 @@ struct RawResource {
   std::string name;
   google::protobuf::Any any;  // re-serialized deterministically
   // What the stages check against the rest of the node cluster.
-  std::optional<uint32_t> port;          // a listener on a socket address
-  std::optional<std::string> eds_name;   // a cluster fed by EDS over ADS
+  std::optional<uint32_t> port;             // a listener on a socket address
+  std::optional<std::string> eds_name;      // a cluster fed by EDS over ADS
   std::vector<std::string> route_clusters;  // clusters a route configuration names
 };
 

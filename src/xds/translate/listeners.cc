@@ -30,7 +30,8 @@ using HttpConnectionManager =
 using types::v1::HttpFilter;
 using types::v1::HttpIngress;
 
-constexpr char kJwtAuthentication[] = "envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication";
+constexpr char kJwtAuthentication[] =
+    "envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication";
 
 // An HTTP connection manager whose routes come from RDS over ADS.
 HttpConnectionManager RdsConnectionManager(const std::string& name) {
@@ -69,7 +70,8 @@ absl::StatusOr<pb::Any> JwtAuthentication(const HttpFilter::JwtAuthn& jwt) {
   pb::Struct& providers = *(*config.mutable_fields())["providers"].mutable_struct_value();
   for (const auto& provider : jwt.providers()) {
     const std::string& name = provider.provider_name();
-    if (name.empty()) return absl::InvalidArgumentError("jwt_authn: a provider has no provider_name");
+    if (name.empty())
+      return absl::InvalidArgumentError("jwt_authn: a provider has no provider_name");
     if (providers.fields().count(name) > 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("jwt_authn: provider \"", name, "\" is defined twice"));
@@ -157,9 +159,9 @@ absl::StatusOr<pb::Any> JwtAuthentication(const HttpFilter::JwtAuthn& jwt) {
       std::vector<pb::Value> requirements;
       for (const std::string& required : rule.required_providers_names()) {
         if (providers.fields().count(required) == 0) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "jwt_authn: rule \"", rule.match_prefix(), "\" requires provider \"", required,
-              "\", which is not defined"));
+          return absl::InvalidArgumentError(absl::StrCat("jwt_authn: rule \"", rule.match_prefix(),
+                                                         "\" requires provider \"", required,
+                                                         "\", which is not defined"));
         }
         pb::Value requirement;
         (*requirement.mutable_struct_value()->mutable_fields())["providerName"] =
@@ -201,9 +203,10 @@ absl::StatusOr<Listener> BuildIngressListener(const HttpIngress& ingress) {
   for (const HttpFilter& filter : ingress.http_filters()) {
     if (filter.filter_case() != HttpFilter::FILTER_NOT_SET &&
         !seen.insert(filter.filter_case()).second) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "http_filters: ", HttpFilter::descriptor()->FindFieldByNumber(filter.filter_case())->name(),
-          " appears twice"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("http_filters: ",
+                       HttpFilter::descriptor()->FindFieldByNumber(filter.filter_case())->name(),
+                       " appears twice"));
     }
     switch (filter.filter_case()) {
       case HttpFilter::kCors:
@@ -313,15 +316,14 @@ void TranslateListeners(const Inputs& inputs, Nodes& nodes, Errors& errors) {
     // Only the service that is served under its name is exposed.
     auto cluster = node.clusters.find(service.service_name());
     if (cluster == node.clusters.end() || cluster->second.source != resource) continue;
-    const Entry* taken = Claim(node.listeners, target,
-                               Entry{Pack(GrpcApiListener(target)), resource,
-                                     Owner("Service", *resource)});
+    const Entry* taken =
+        Claim(node.listeners, target,
+              Entry{Pack(GrpcApiListener(target)), resource, Owner("Service", *resource)});
     if (taken != nullptr) {
-      errors.Report(*resource,
-                    absl::StrCat("grpc_target_name \"", target,
-                                 "\": listener \"", target, "\" is already defined in node cluster \"",
-                                 service.xds_cluster_name(), "\" by ", taken->owner,
-                                 "; the service is not exposed to gRPC clients"));
+      errors.Report(*resource, absl::StrCat("grpc_target_name \"", target, "\": listener \"",
+                                            target, "\" is already defined in node cluster \"",
+                                            service.xds_cluster_name(), "\" by ", taken->owner,
+                                            "; the service is not exposed to gRPC clients"));
       continue;
     }
     node.rds_names.insert(target);

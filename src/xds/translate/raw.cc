@@ -71,9 +71,10 @@ absl::StatusOr<RawResource> ParseRaw(const types::v1::Resource& resource) {
   }
   raw.type_url = SnapshotType(inner.type_url());
   if (raw.type_url.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "EnvoyResource.resource is a \"", inner.type_url(),
-        "\"; it must be an Envoy Cluster, Listener, RouteConfiguration or ClusterLoadAssignment (v3)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("EnvoyResource.resource is a \"", inner.type_url(),
+                     "\"; it must be an Envoy Cluster, Listener, RouteConfiguration or "
+                     "ClusterLoadAssignment (v3)"));
   }
 
   if (raw.type_url == kClusterType) {
@@ -122,8 +123,7 @@ absl::StatusOr<RawResource> ParseRaw(const types::v1::Resource& resource) {
     raw.any = Pack(*assignment);
   }
   if (raw.name.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the ", TypeName(raw.type_url), " has no name"));
+    return absl::InvalidArgumentError(absl::StrCat("the ", TypeName(raw.type_url), " has no name"));
   }
   return raw;
 }
@@ -165,13 +165,14 @@ void AddRaw(const Inputs& inputs, absl::string_view type_url, Nodes& nodes, Erro
         if (node.clusters.count(cluster) == 0) missing.push_back(cluster);
       }
       if (!missing.empty()) {
-        errors.Report(*raw.resource,
-                      absl::StrCat("routes name cluster \"", missing.front(),
-                                   "\", which does not exist in ", ScopeText(node_cluster),
-                                   missing.size() > 1 ? " (and others)" : ""));
+        errors.Report(
+            *raw.resource,
+            absl::StrCat("routes name cluster \"", missing.front(), "\", which does not exist in ",
+                         ScopeText(node_cluster), missing.size() > 1 ? " (and others)" : ""));
         continue;
       }
-      Claim(*entries, raw.name, Entry{raw.any, raw.resource, Owner(absl::StrCat("raw ", kind), *raw.resource)});
+      Claim(*entries, raw.name,
+            Entry{raw.any, raw.resource, Owner(absl::StrCat("raw ", kind), *raw.resource)});
       if (raw.port.has_value()) node.ports[*raw.port] = raw.name;
       if (raw.eds_name.has_value()) node.eds_names.insert(*raw.eds_name);
     }

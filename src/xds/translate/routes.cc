@@ -36,8 +36,8 @@ struct HostResult {
 absl::Status HeaderMatcher(const RoutingPolicy::HeaderMatch& match,
                            envoy::config::route::v3::HeaderMatcher& out) {
   if (!IsHeaderName(match.name())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("header match name \"", absl::CEscape(match.name()), "\" is not a header name"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "header match name \"", absl::CEscape(match.name()), "\" is not a header name"));
   }
   out.set_name(match.name());
   out.set_invert_match(match.invert());
@@ -87,9 +87,9 @@ absl::Status HeaderMatcher(const RoutingPolicy::HeaderMatch& match,
       if (!match.present()) out.set_invert_match(!match.invert());
       break;
     case RoutingPolicy::HeaderMatch::MATCH_NOT_SET:
-      return absl::InvalidArgumentError(absl::StrCat(
-          "header match on \"", match.name(),
-          "\" sets none of exact, prefix, suffix, contains, regex and present"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("header match on \"", match.name(),
+                       "\" sets none of exact, prefix, suffix, contains, regex and present"));
   }
   return status;
 }
@@ -98,8 +98,7 @@ absl::StatusOr<HostResult> BuildVirtualHost(const RoutingPolicy& policy,
                                             const std::map<std::string, Entry>& clusters) {
   HostResult result;
   VirtualHost& host = result.host;
-  const std::string domain =
-      policy.domain().empty() ? std::string(kEveryDomain) : policy.domain();
+  const std::string domain = policy.domain().empty() ? std::string(kEveryDomain) : policy.domain();
   if (!IsHeaderValue(domain) || domain.find_first_of(" \t") != std::string::npos) {
     return absl::InvalidArgumentError(
         absl::StrCat("domain \"", absl::CEscape(domain), "\" is not a domain"));
@@ -112,7 +111,8 @@ absl::StatusOr<HostResult> BuildVirtualHost(const RoutingPolicy& policy,
     out->mutable_match()->set_prefix(route.match_prefix());
     for (const auto& header : route.header_matches()) {
       absl::Status status = HeaderMatcher(header, *out->mutable_match()->add_headers());
-      if (!status.ok()) return absl::InvalidArgumentError(absl::StrCat(where, ": ", status.message()));
+      if (!status.ok())
+        return absl::InvalidArgumentError(absl::StrCat(where, ": ", status.message()));
     }
 
     const bool single = !route.target_service().empty();
@@ -147,8 +147,8 @@ absl::StatusOr<HostResult> BuildVirtualHost(const RoutingPolicy& policy,
       std::set<std::string> seen;
       for (const auto& target : route.weighted_targets()) {
         if (target.service().empty() || !seen.insert(target.service()).second) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              where, ": weighted_targets need distinct, non-empty service names"));
+          return absl::InvalidArgumentError(
+              absl::StrCat(where, ": weighted_targets need distinct, non-empty service names"));
         }
         total += target.weight();
         if (clusters.count(target.service()) > 0) {
@@ -164,8 +164,8 @@ absl::StatusOr<HostResult> BuildVirtualHost(const RoutingPolicy& policy,
       uint64_t present_total = 0;
       for (const auto* target : present) present_total += target->weight();
       if (present_total == 0) {
-        result.missing.push_back(
-            absl::StrCat(where, ": no weighted target with a weight exists; the route answers 503"));
+        result.missing.push_back(absl::StrCat(
+            where, ": no weighted target with a weight exists; the route answers 503"));
         present.clear();
       }
     }
@@ -191,8 +191,10 @@ absl::StatusOr<HostResult> BuildVirtualHost(const RoutingPolicy& policy,
       auto* policy_out = action->mutable_retry_policy();
       policy_out->set_retry_on(retry.retry_on().empty() ? std::string(kDefaultRetryOn)
                                                         : absl::StrJoin(retry.retry_on(), ","));
-      if (retry.num_retries() > 0) policy_out->mutable_num_retries()->set_value(retry.num_retries());
-      if (retry.has_per_try_timeout()) *policy_out->mutable_per_try_timeout() = retry.per_try_timeout();
+      if (retry.num_retries() > 0)
+        policy_out->mutable_num_retries()->set_value(retry.num_retries());
+      if (retry.has_per_try_timeout())
+        *policy_out->mutable_per_try_timeout() = retry.per_try_timeout();
     }
   }
 
@@ -243,14 +245,21 @@ void TranslateRoutes(const Inputs& inputs, Nodes& nodes, Errors& errors) {
       errors.Report(*resource, std::string(result.status().message()));
       continue;
     }
+    if (policy.has_cors() && node.grpc_targets.count(policy.ingress_name()) > 0) {
+      // gRPC clients reject a route configuration with per-filter config
+      // of a filter they do not implement, CORS included (gRFC A39).
+      errors.Report(*resource, absl::StrCat("cors: route configuration \"", policy.ingress_name(),
+                                            "\" is for proxyless gRPC clients, which do not "
+                                            "support CORS"));
+      continue;
+    }
     Building& config = building[node_cluster][policy.ingress_name()];
     const std::string domain = absl::AsciiStrToLower(result->host.domains(0));
     if (config.domains.count(domain) > 0) {
-      errors.Report(*resource,
-                    absl::StrCat("domain \"", result->host.domains(0),
-                                 "\" is already routed in route configuration \"",
-                                 policy.ingress_name(), "\" of node cluster \"", node_cluster,
-                                 "\" (by ", config.owner, ")"));
+      errors.Report(*resource, absl::StrCat("domain \"", result->host.domains(0),
+                                            "\" is already routed in route configuration \"",
+                                            policy.ingress_name(), "\" of node cluster \"",
+                                            node_cluster, "\" (by ", config.owner, ")"));
       continue;
     }
     config.domains.insert(domain);
@@ -282,8 +291,8 @@ void TranslateRoutes(const Inputs& inputs, Nodes& nodes, Errors& errors) {
     }
     for (auto& [name, config] : configs) {
       config.config.set_name(name);
-      std::string owner = config.owner.empty() ? absl::StrCat("the listener \"", name, "\"")
-                                               : config.owner;
+      std::string owner =
+          config.owner.empty() ? absl::StrCat("the listener \"", name, "\"") : config.owner;
       Claim(node.routes, name, Entry{Pack(config.config), nullptr, std::move(owner)});
     }
   }

@@ -185,7 +185,8 @@ absl::Status CheckDuration(const pb::Duration& duration, absl::string_view what,
                            duration.nanos() < 1000000000 &&
                            !(duration.seconds() > 0 && duration.nanos() < 0) &&
                            !(duration.seconds() < 0 && duration.nanos() > 0);
-  if (!well_formed) return absl::InvalidArgumentError(absl::StrCat(what, " is not a valid duration"));
+  if (!well_formed)
+    return absl::InvalidArgumentError(absl::StrCat(what, " is not a valid duration"));
   const bool negative = duration.seconds() < 0 || duration.nanos() < 0;
   const bool zero = duration.seconds() == 0 && duration.nanos() == 0;
   if (negative || (positive && zero)) {
@@ -199,9 +200,8 @@ bool IsHeaderName(absl::string_view name) {
   if (!name.empty() && name.front() == ':') name.remove_prefix(1);
   if (name.empty()) return false;
   for (char c : name) {
-    const bool token = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                       (c >= 'A' && c <= 'Z') || absl::string_view("!#$%&'*+-.^_|~`").find(c) !=
-                                                     absl::string_view::npos;
+    const bool token = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                       absl::string_view("!#$%&'*+-.^_|~`").find(c) != absl::string_view::npos;
     if (!token) return false;
   }
   return true;

@@ -4,6 +4,8 @@
 // cluster has endpoints, listener ports are unique, versions are content
 // hashes, and the same input in any order gives the same versions), and
 // each error case: the error is reported and everything else still served.
+#include "src/xds/translate/translator.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
@@ -40,7 +42,6 @@
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "src/xds/envoy_descriptors.h"
-#include "src/xds/translate/translator.h"
 
 namespace protomesh::xds {
 namespace {
@@ -52,9 +53,9 @@ using envoy::config::listener::v3::Listener;
 using envoy::config::route::v3::RouteConfiguration;
 using HttpConnectionManager =
     envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager;
-using types::v1::Resource;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using types::v1::Resource;
 
 constexpr char kNamespace[] = "shop";
 constexpr char kHcmType[] =
@@ -71,7 +72,8 @@ std::string FakeId(std::string_view name) {
     hash ^= static_cast<unsigned char>(c);
     hash *= 1099511628211ULL;
   }
-  std::string hex = absl::StrCat(absl::Hex(hash, absl::kZeroPad16), absl::Hex(~hash, absl::kZeroPad16));
+  std::string hex =
+      absl::StrCat(absl::Hex(hash, absl::kZeroPad16), absl::Hex(~hash, absl::kZeroPad16));
   return absl::StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4), "-",
                       hex.substr(16, 4), "-", hex.substr(20, 12));
 }
@@ -118,10 +120,18 @@ std::string JsonString(const std::string& text) {
   std::string out = "\"";
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += absl::StrCat("\\u00", absl::Hex(c, absl::kZeroPad2));
@@ -140,8 +150,8 @@ std::string YamlToJson(const YAML::Node& node) {
     case YAML::NodeType::Map: {
       std::vector<std::string> members;
       for (const auto& item : node) {
-        members.push_back(absl::StrCat(JsonString(item.first.as<std::string>()), ":",
-                                       YamlToJson(item.second)));
+        members.push_back(
+            absl::StrCat(JsonString(item.first.as<std::string>()), ":", YamlToJson(item.second)));
       }
       return absl::StrCat("{", absl::StrJoin(members, ","), "}");
     }
@@ -179,8 +189,8 @@ std::vector<Resource> LoadExample(const std::string& file) {
        YAML::LoadAllFromFile(absl::StrCat(PROTOMESH_SOURCE_DIR, "/examples/", file))) {
     const std::string kind = document["kind"].as<std::string>();
     EXPECT_EQ(kFields.count(kind), 1u) << kind;
-    Resource resource = Node(document["name"].as<std::string>(), kFields.at(kind),
-                             YamlToJson(document["spec"]));
+    Resource resource =
+        Node(document["name"].as<std::string>(), kFields.at(kind), YamlToJson(document["spec"]));
     resource.set_namespace_(document["namespace"].as<std::string>());
     resources.push_back(std::move(resource));
   }
@@ -271,8 +281,8 @@ Served ServedVersions(const Translation& translation) {
 std::vector<std::string> ErrorTexts(const Translation& translation) {
   std::vector<std::string> texts;
   for (const auto& error : translation.errors) {
-    texts.push_back(absl::StrCat(error.namespace_, "/", error.name, " (", error.id, "): ",
-                                 error.message));
+    texts.push_back(
+        absl::StrCat(error.namespace_, "/", error.name, " (", error.id, "): ", error.message));
   }
   return texts;
 }
@@ -303,7 +313,8 @@ void CheckInvariants(const Translation& translation) {
       EXPECT_EQ(cluster.name(), name);
       clusters.insert(name);
       const auto& eds = cluster.eds_cluster_config();
-      if (cluster.type() == Cluster::EDS && (eds.eds_config().has_ads() || eds.eds_config().has_self())) {
+      if (cluster.type() == Cluster::EDS &&
+          (eds.eds_config().has_ads() || eds.eds_config().has_self())) {
         eds_names.insert(eds.service_name().empty() ? name : eds.service_name());
       }
     }
@@ -330,7 +341,8 @@ void CheckInvariants(const Translation& translation) {
       }
       bool has_hcm = listener.has_api_listener();
       for (const auto& chain : listener.filter_chains()) {
-        for (const auto& filter : chain.filters()) has_hcm |= filter.typed_config().type_url() == kHcmType;
+        for (const auto& filter : chain.filters())
+          has_hcm |= filter.typed_config().type_url() == kHcmType;
       }
       if (!has_hcm) continue;
       HttpConnectionManager hcm = ListenerHcm(listener);
@@ -539,8 +551,8 @@ void ExpectGolden(const std::string& name, const Translation& translation) {
   std::vector<std::string> got = absl::StrSplit(actual, '\n');
   size_t line = 0;
   while (line < want.size() && line < got.size() && want[line] == got[line]) ++line;
-  ADD_FAILURE() << "output differs from " << path << " at line " << line + 1 << ":\n  golden: "
-                << (line < want.size() ? want[line] : "(end)")
+  ADD_FAILURE() << "output differs from " << path << " at line " << line + 1
+                << ":\n  golden: " << (line < want.size() ? want[line] : "(end)")
                 << "\n  actual: " << (line < got.size() ? got[line] : "(end)")
                 << "\nReview the change and rerun with UPDATE_GOLDEN=1 to accept it.";
 }
@@ -635,8 +647,9 @@ TEST(TranslatorGoldenTest, HttpProtocolOptionsAreEncodedWithEnvoysFieldNumbers) 
       "envoy.extensions.upstreams.http.v3.HttpProtocolOptions");
   std::unique_ptr<pb::Message> parsed = TestTypes::Get().Parse(options);
   ASSERT_NE(parsed, nullptr);
-  EXPECT_EQ(parsed->ShortDebugString(),
-            "explicit_http_config { http2_protocol_options { max_concurrent_streams { value: 100 } } }");
+  EXPECT_EQ(
+      parsed->ShortDebugString(),
+      "explicit_http_config { http2_protocol_options { max_concurrent_streams { value: 100 } } }");
   Cluster orders = Get<Cluster>(translation, "edge", kClusterType, "orders");
   parsed = TestTypes::Get().Parse(orders.typed_extension_protocol_options().at(
       "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"));
@@ -732,9 +745,9 @@ TEST(TranslatorGoldenTest, ServiceResilienceAndLoadBalancing) {
   EXPECT_EQ(Get<Cluster>(translation, "edge", kClusterType, "thumbnails").lb_policy(),
             Cluster::RANDOM);
   // No InstanceSet names them: empty assignments, so Envoy does not wait.
-  EXPECT_EQ(Get<ClusterLoadAssignment>(translation, "edge", kEndpointType, "payments")
-                .endpoints_size(),
-            0);
+  EXPECT_EQ(
+      Get<ClusterLoadAssignment>(translation, "edge", kEndpointType, "payments").endpoints_size(),
+      0);
 }
 
 TEST(TranslatorGoldenTest, ProxylessGrpcDefaultRoute) {
@@ -870,8 +883,8 @@ Translation Handmade(const std::vector<std::pair<std::string, std::string>>& res
     absl::StatusOr<pb::Any> any = AnyFromJson(type.substr(type.rfind('/') + 1), json);
     EXPECT_TRUE(any.ok()) << any.status();
     std::unique_ptr<pb::Message> message = TestTypes::Get().Parse(*any);
-    const pb::FieldDescriptor* name_field = message->GetDescriptor()->FindFieldByName(
-        type == kEndpointType ? "cluster_name" : "name");
+    const pb::FieldDescriptor* name_field =
+        message->GetDescriptor()->FindFieldByName(type == kEndpointType ? "cluster_name" : "name");
     auto resource = std::make_shared<XdsResource>();
     resource->name = message->GetReflection()->GetString(*message, name_field);
     resource->resource.set_type_url(type);
@@ -894,8 +907,9 @@ Translation EdsClusterWithoutEndpoints() {
       "edsClusterConfig": {"edsConfig": {"ads": {}}}})"}});
 }
 Translation TwoListenersOnOnePort() {
-  return Handmade({{kListenerType, R"({"name": "a", "address": {"socketAddress": {"portValue": 80}}})"},
-                   {kListenerType, R"({"name": "b", "address": {"socketAddress": {"portValue": 80}}})"}});
+  return Handmade(
+      {{kListenerType, R"({"name": "a", "address": {"socketAddress": {"portValue": 80}}})"},
+       {kListenerType, R"({"name": "b", "address": {"socketAddress": {"portValue": 80}}})"}});
 }
 Translation WrongVersion() {
   Translation translation = Handmade({{kClusterType, R"({"name": "c"})"}});
@@ -928,6 +942,9 @@ TEST(TranslatorTest, EachNodeClusterGetsOnlyItsResources) {
       Node("admin", "service", R"({"service_name": "admin", "xds_cluster_name": "internal"})"),
       Node("web-instances", "instance_set", R"({"match_service_names": ["web", "admin", "nobody"],
           "instances": [{"address": "10.1.0.1", "port": 80}]})"),
+      // Merged with the set above for "web", same (empty) locality.
+      Node("web-more-instances", "instance_set", R"({"match_service_names": ["web"],
+          "instances": [{"address": "10.1.0.2", "port": 80}]})"),
       Node("edge-ingress", "http_ingress",
            R"({"xds_cluster_name": "edge", "ingress_name": "public", "listen_port": 80})"),
       // Same port, other node cluster: no conflict.
@@ -940,6 +957,17 @@ TEST(TranslatorTest, EachNodeClusterGetsOnlyItsResources) {
   EXPECT_NE(Find(translation, "edge", kEndpointType, "web"), nullptr);
   EXPECT_NE(Find(translation, "internal", kEndpointType, "web"), nullptr);
   EXPECT_NE(Find(translation, "internal", kEndpointType, "admin"), nullptr);
+  ClusterLoadAssignment web =
+      Get<ClusterLoadAssignment>(translation, "internal", kEndpointType, "web");
+  ASSERT_EQ(web.endpoints_size(), 1);
+  ASSERT_EQ(web.endpoints(0).lb_endpoints_size(), 2);
+  EXPECT_FALSE(web.endpoints(0).has_locality());
+  EXPECT_EQ(web.endpoints(0).lb_endpoints(1).endpoint().address().socket_address().address(),
+            "10.1.0.2");
+  EXPECT_EQ(Get<ClusterLoadAssignment>(translation, "internal", kEndpointType, "admin")
+                .endpoints(0)
+                .lb_endpoints_size(),
+            1);
   EXPECT_EQ(Find(translation, "edge", kEndpointType, "admin"), nullptr);
   EXPECT_EQ(Find(translation, "edge", kClusterType, "admin"), nullptr);
   EXPECT_NE(Find(translation, "edge", kClusterType, "web")->version,
@@ -952,8 +980,8 @@ TEST(TranslatorTest, EachNodeClusterGetsOnlyItsResources) {
 }
 
 TEST(TranslatorTest, ANodeClusterWhoseResourcesAllFailStillGetsAnEmptySnapshot) {
-  Translation translation = TranslateChecked({Node(
-      "broken", "http_ingress", R"({"xds_cluster_name": "lonely", "ingress_name": "x"})")});
+  Translation translation = TranslateChecked(
+      {Node("broken", "http_ingress", R"({"xds_cluster_name": "lonely", "ingress_name": "x"})")});
   ASSERT_EQ(translation.snapshots.count("lonely"), 1u);
   for (const std::string& type : TypeOrder()) {
     EXPECT_TRUE(translation.snapshots.at("lonely")->resources.at(type).empty());
@@ -963,8 +991,8 @@ TEST(TranslatorTest, ANodeClusterWhoseResourcesAllFailStillGetsAnEmptySnapshot) 
 }
 
 TEST(TranslatorTest, UnscopedRawResourcesGoNowhereWithoutANodeCluster) {
-  Translation translation = TranslateChecked({Raw(
-      "statsd", "envoy.config.cluster.v3.Cluster", R"({"name": "statsd"})", std::nullopt)});
+  Translation translation = TranslateChecked(
+      {Raw("statsd", "envoy.config.cluster.v3.Cluster", R"({"name": "statsd"})", std::nullopt)});
   EXPECT_TRUE(translation.snapshots.empty());
   EXPECT_TRUE(translation.errors.empty());
 }
@@ -1012,13 +1040,16 @@ TEST(TranslatorTest, ConflictsAreDecidedByNameOrderWhateverTheInputOrder) {
            R"({"service_name": "orders", "xds_cluster_name": "edge", "connect_timeout": "1s"})"),
   };
   Translation translation = TranslateChecked(resources);
-  EXPECT_EQ(Get<Cluster>(translation, "edge", kClusterType, "orders").connect_timeout().seconds(), 1);
+  EXPECT_EQ(Get<Cluster>(translation, "edge", kClusterType, "orders").connect_timeout().seconds(),
+            1);
   ASSERT_EQ(translation.errors.size(), 1u);
   EXPECT_EQ(translation.errors[0].name, "b-orders");
   EXPECT_EQ(translation.errors[0].id, FakeId("b-orders"));
   EXPECT_EQ(translation.errors[0].namespace_, kNamespace);
-  EXPECT_THAT(translation.errors[0].message,
-              HasSubstr(R"(cluster "orders" is already defined in node cluster "edge" by Service "a-orders")"));
+  EXPECT_THAT(
+      translation.errors[0].message,
+      HasSubstr(
+          R"(cluster "orders" is already defined in node cluster "edge" by Service "a-orders")"));
 }
 
 // ---------------------------------------------------------------------------
@@ -1050,7 +1081,8 @@ std::vector<ErrorCase> ErrorCases() {
             R"({"xds_cluster_name": "edge", "ingress_name": "public", "listen_port": 8081})"),
        R"(listener "public" is already defined in node cluster "edge" by HttpIngress "public-ingress")"},
       {"two services with one name",
-       Node("zz-catalog-copy", "service", R"({"service_name": "catalog", "xds_cluster_name": "edge"})"),
+       Node("zz-catalog-copy", "service",
+            R"({"service_name": "catalog", "xds_cluster_name": "edge"})"),
        R"(cluster "catalog" is already defined in node cluster "edge" by Service "catalog")"},
       {"a gRPC target named like an ingress listener",
        Node("zz-catalog-grpc", "service", R"({"service_name": "catalog", "xds_cluster_name": "edge",
@@ -1091,7 +1123,8 @@ std::vector<ErrorCase> ErrorCases() {
             "health_check": {"interval": "1s"}})"),
        "health_check.path"},
       {"an unknown lb policy",
-       Node("zz-lb", "service", R"({"service_name": "lb", "xds_cluster_name": "edge", "lb_policy": 42})"),
+       Node("zz-lb", "service",
+            R"({"service_name": "lb", "xds_cluster_name": "edge", "lb_policy": 42})"),
        "lb_policy 42 is not known"},
       {"a route with both a target and weighted targets",
        Node("zz-both", "routing_policy", policy_head + R"("routes": [{"match_prefix": "/",
@@ -1110,7 +1143,8 @@ std::vector<ErrorCase> ErrorCases() {
             "target_service": "catalog", "header_matches": [{"name": "bad header", "exact": "x"}]}]})"),
        "is not a header name"},
       {"an empty allowed origin",
-       Node("zz-cors", "routing_policy", policy_head + R"("cors": {"allow_origin_string_match_prefix": [""]}})"),
+       Node("zz-cors", "routing_policy",
+            policy_head + R"("cors": {"allow_origin_string_match_prefix": [""]}})"),
        "allowed origin prefix is empty"},
       {"a domain already routed",
        Node("zz-domain", "routing_policy", R"({"ingress_name": "public", "xds_cluster_name": "edge",
@@ -1144,7 +1178,8 @@ std::vector<ErrorCase> ErrorCases() {
        Raw("zz-raw-noname", "envoy.config.cluster.v3.Cluster", R"({"type": "STATIC"})", "edge"),
        "the envoy.config.cluster.v3.Cluster has no name"},
       {"a raw cluster named like a service",
-       Raw("zz-raw-catalog", "envoy.config.cluster.v3.Cluster", R"({"name": "catalog"})", std::nullopt),
+       Raw("zz-raw-catalog", "envoy.config.cluster.v3.Cluster", R"({"name": "catalog"})",
+           std::nullopt),
        R"(Cluster "catalog" is already defined in node cluster "edge" by Service "catalog")"},
       {"a raw listener on a taken port",
        Raw("zz-raw-listener", "envoy.config.listener.v3.Listener", R"({"name": "raw",
@@ -1159,11 +1194,12 @@ std::vector<ErrorCase> ErrorCases() {
            "edge"),
        R"(routes name cluster "ghost", which does not exist in node cluster "edge")"},
       {"a raw route configuration named like an ingress's",
-       Raw("zz-raw-public", "envoy.config.route.v3.RouteConfiguration", R"({"name": "public"})", "edge"),
+       Raw("zz-raw-public", "envoy.config.route.v3.RouteConfiguration", R"({"name": "public"})",
+           "edge"),
        R"(RouteConfiguration "public" is already defined in node cluster "edge" by RoutingPolicy "shop-routes")"},
       {"a raw assignment for a service's cluster",
-       Raw("zz-raw-cla", "envoy.config.endpoint.v3.ClusterLoadAssignment", R"({"clusterName": "catalog"})",
-           "edge"),
+       Raw("zz-raw-cla", "envoy.config.endpoint.v3.ClusterLoadAssignment",
+           R"({"clusterName": "catalog"})", "edge"),
        R"(ClusterLoadAssignment "catalog" is already defined in node cluster "edge" by InstanceSet "catalog-instances")"},
   };
 }
@@ -1185,27 +1221,69 @@ TEST(TranslatorErrorTest, EachErrorIsReportedAndTheRestStillServed) {
 
 TEST(TranslatorErrorTest, AGrpcTargetClashingWithAListenerKeepsTheServiceButNotTheExposure) {
   const std::vector<Resource> baseline = Examples();
-  Translation translation = TranslateChecked(Concat(baseline, {Node("zz-search", "service",
-      R"({"service_name": "search", "xds_cluster_name": "edge", "grpc_target_name": "public"})")}));
+  Translation translation = TranslateChecked(Concat(
+      baseline,
+      {Node(
+          "zz-search", "service",
+          R"({"service_name": "search", "xds_cluster_name": "edge", "grpc_target_name": "public"})")}));
   ASSERT_EQ(translation.errors.size(), 1u);
-  EXPECT_THAT(translation.errors[0].message,
-              HasSubstr(R"(listener "public" is already defined in node cluster "edge" by HttpIngress "public-ingress"; the service is not exposed)"));
+  EXPECT_THAT(
+      translation.errors[0].message,
+      HasSubstr(
+          R"(listener "public" is already defined in node cluster "edge" by HttpIngress "public-ingress"; the service is not exposed)"));
   EXPECT_NE(Find(translation, "edge", kClusterType, "search"), nullptr);
   Served served = ServedVersions(TranslateChecked(baseline));
   for (const auto& [key, version] : served) EXPECT_EQ(ServedVersions(translation).at(key), version);
-  EXPECT_EQ(Get<RouteConfiguration>(translation, "edge", kRouteType, "public").virtual_hosts_size(), 1);
+  EXPECT_EQ(Get<RouteConfiguration>(translation, "edge", kRouteType, "public").virtual_hosts_size(),
+            1);
+}
+
+TEST(TranslatorErrorTest, WhatProxylessGrpcClientsWouldRejectIsReported) {
+  std::vector<Resource> resources = {
+      Node("greeter", "service", R"({"service_name": "greeter", "xds_cluster_name": "grpc-clients",
+          "grpc_target_name": "greeter.shop"})"),
+      // gRPC clients NACK per-filter config of filters they lack (CORS) ...
+      Node("greeter-cors", "routing_policy", R"({"ingress_name": "greeter.shop",
+          "xds_cluster_name": "grpc-clients", "cors": {"allow_methods": ["POST"]},
+          "routes": [{"match_prefix": "/", "target_service": "greeter"}]})"),
+      // ... and clusters with a load balancing policy they lack.
+      Node("random", "service", R"({"service_name": "random", "xds_cluster_name": "grpc-clients",
+          "lb_policy": "LB_POLICY_RANDOM", "grpc_target_name": "random.shop"})"),
+  };
+  Translation translation = TranslateChecked(resources);
+  // In stage order: clusters, then routes.
+  EXPECT_THAT(ErrorTexts(translation),
+              ElementsAre(HasSubstr("shop/random ("), HasSubstr("shop/greeter-cors (")));
+  ASSERT_EQ(translation.errors.size(), 2u);
+  EXPECT_THAT(translation.errors[0].message,
+              HasSubstr("LB_POLICY_RANDOM is not supported by proxyless gRPC clients"));
+  EXPECT_THAT(
+      translation.errors[1].message,
+      HasSubstr(
+          R"(route configuration "greeter.shop" is for proxyless gRPC clients, which do not support CORS)"));
+  // The target still works, through its default route.
+  RouteConfiguration config =
+      Get<RouteConfiguration>(translation, "grpc-clients", kRouteType, "greeter.shop");
+  ASSERT_EQ(config.virtual_hosts_size(), 1);
+  EXPECT_EQ(config.virtual_hosts(0).name(), "greeter.shop");
+  EXPECT_EQ(Find(translation, "grpc-clients", kClusterType, "random"), nullptr);
+  EXPECT_EQ(Find(translation, "grpc-clients", kListenerType, "random.shop"), nullptr);
 }
 
 TEST(TranslatorErrorTest, ARouteToAMissingServiceAnswers503AndIsReported) {
   const std::vector<Resource> baseline = Examples();
-  Translation translation = TranslateChecked(Concat(baseline, {Node("zz-beta", "routing_policy",
-      R"({"ingress_name": "public", "xds_cluster_name": "edge", "domain": "beta.example.com",
+  Translation translation = TranslateChecked(Concat(
+      baseline,
+      {Node("zz-beta", "routing_policy",
+            R"({"ingress_name": "public", "xds_cluster_name": "edge", "domain": "beta.example.com",
           "routes": [{"match_prefix": "/api/reviews", "target_service": "reviews", "timeout": "1s"},
                      {"match_prefix": "/", "target_service": "catalog"}]})")}));
   ASSERT_EQ(translation.errors.size(), 1u);
   EXPECT_EQ(translation.errors[0].name, "zz-beta");
-  EXPECT_THAT(translation.errors[0].message,
-              HasSubstr(R"(route "/api/reviews": service "reviews" does not exist; the route answers 503 (node cluster "edge"))"));
+  EXPECT_THAT(
+      translation.errors[0].message,
+      HasSubstr(
+          R"(route "/api/reviews": service "reviews" does not exist; the route answers 503 (node cluster "edge"))"));
   RouteConfiguration config = Get<RouteConfiguration>(translation, "edge", kRouteType, "public");
   ASSERT_EQ(config.virtual_hosts_size(), 2);
   const auto& beta = config.virtual_hosts(1);
@@ -1230,10 +1308,14 @@ TEST(TranslatorErrorTest, AMissingWeightedTargetIsLeftOutOfTheSplit) {
             {"match_prefix": "/only-v2", "weighted_targets": [{"service": "orders-v2", "weight": 10}]}]})"),
   };
   Translation translation = TranslateChecked(resources);
-  EXPECT_THAT(ErrorTexts(translation),
-              ElementsAre(HasSubstr(R"(route "/": weighted target "orders-v2" does not exist; it is left out of the split)"),
-                          HasSubstr(R"(route "/only-v2": weighted target "orders-v2" does not exist)"),
-                          HasSubstr(R"(route "/only-v2": no weighted target with a weight exists; the route answers 503)")));
+  EXPECT_THAT(
+      ErrorTexts(translation),
+      ElementsAre(
+          HasSubstr(
+              R"(route "/": weighted target "orders-v2" does not exist; it is left out of the split)"),
+          HasSubstr(R"(route "/only-v2": weighted target "orders-v2" does not exist)"),
+          HasSubstr(
+              R"(route "/only-v2": no weighted target with a weight exists; the route answers 503)")));
   RouteConfiguration config = Get<RouteConfiguration>(translation, "edge", kRouteType, "public");
   const auto& split = config.virtual_hosts(0).routes(0).route().weighted_clusters().clusters();
   ASSERT_EQ(split.size(), 1);
