@@ -8,9 +8,7 @@
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/core/v3/protocol.pb.h"
 #include "envoy/extensions/transport_sockets/tls/v3/tls.pb.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "google/protobuf/wire_format_lite.h"
+#include "envoy/extensions/upstreams/http/v3/http_protocol_options.pb.h"
 #include "src/xds/translate/internal.h"
 
 namespace protomesh::xds::translate {
@@ -20,33 +18,18 @@ namespace pb = google::protobuf;
 using envoy::config::cluster::v3::Cluster;
 using types::v1::Service;
 
-constexpr char kHttpProtocolOptions[] = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+using envoy::extensions::upstreams::http::v3::HttpProtocolOptions;
 
-// envoy.extensions.upstreams.http.v3.HttpProtocolOptions is not among the
-// compiled Envoy types (nor in the descriptor set), so it is encoded by
-// hand: HttpProtocolOptions { explicit_http_config = 3 { http_protocol_options
-// = 1 | http2_protocol_options = 2 } }, the inner message being a compiled
-// core.v3.Http1ProtocolOptions / Http2ProtocolOptions. Adding
-// envoy/extensions/upstreams/http/v3/http_protocol_options.proto to
-// ENVOY_API_ROOTS would let this be an ordinary message.
-pb::Any ExplicitHttpProtocolOptions(int protocol_field, const pb::Message& protocol_options) {
-  auto length_delimited = [](int field, const std::string& payload) {
-    std::string bytes;
-    {
-      pb::io::StringOutputStream output(&bytes);
-      pb::io::CodedOutputStream coded(&output);
-      coded.WriteTag(pb::internal::WireFormatLite::MakeTag(
-          field, pb::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
-      coded.WriteVarint32(static_cast<uint32_t>(payload.size()));
-      coded.WriteString(payload);
-    }
-    return bytes;
-  };
-  pb::Any any;
-  any.set_type_url(absl::StrCat(kAnyPrefix, kHttpProtocolOptions));
-  any.set_value(
-      length_delimited(3, length_delimited(protocol_field, Pack(protocol_options).value())));
-  return any;
+// The protocol to the instances, made explicit.
+pb::Any ExplicitHttpProtocolOptions(const envoy::config::core::v3::Http2ProtocolOptions* http2) {
+  HttpProtocolOptions options;
+  auto* explicit_config = options.mutable_explicit_http_config();
+  if (http2 != nullptr) {
+    *explicit_config->mutable_http2_protocol_options() = *http2;
+  } else {
+    explicit_config->mutable_http_protocol_options();
+  }
+  return Pack(options);
 }
 
 absl::StatusOr<Cluster> BuildCluster(const Service& service) {
@@ -89,8 +72,8 @@ absl::StatusOr<Cluster> BuildCluster(const Service& service) {
 
   const bool http2 = service.has_instance_http2_options();
   if (service.has_instance_http1_options()) {
-    (*cluster.mutable_typed_extension_protocol_options())[kHttpProtocolOptions] =
-        ExplicitHttpProtocolOptions(1, envoy::config::core::v3::Http1ProtocolOptions());
+    (*cluster.mutable_typed_extension_protocol_options())[HttpProtocolOptions::descriptor()->full_name()] =
+        ExplicitHttpProtocolOptions(nullptr);
   } else if (http2) {
     envoy::config::core::v3::Http2ProtocolOptions options;
     int32_t streams = service.instance_http2_options().max_concurrent_streams();
@@ -99,8 +82,8 @@ absl::StatusOr<Cluster> BuildCluster(const Service& service) {
           "instance_http2_options.max_concurrent_streams is negative");
     }
     if (streams > 0) options.mutable_max_concurrent_streams()->set_value(streams);
-    (*cluster.mutable_typed_extension_protocol_options())[kHttpProtocolOptions] =
-        ExplicitHttpProtocolOptions(2, options);
+    (*cluster.mutable_typed_extension_protocol_options())[HttpProtocolOptions::descriptor()->full_name()] =
+        ExplicitHttpProtocolOptions(&options);
   }
 
   if (service.enable_tls_transport()) {

@@ -411,48 +411,6 @@ Translation TranslateChecked(const std::vector<Resource>& resources, int64_t rev
 // Golden files: the snapshots as text, each resource in protobuf text format
 // with its Anys expanded.
 
-// envoy.extensions.upstreams.http.v3.HttpProtocolOptions is not among the
-// compiled types (the translator encodes it by hand); this declares the part
-// of it the translator uses, with the field numbers of Envoy's .proto, so
-// that it prints as fields and its encoding is checked.
-constexpr char kHttpProtocolOptionsFile[] = R"pb(
-  name: "translator_test/http_protocol_options.proto"
-  package: "envoy.extensions.upstreams.http.v3"
-  dependency: "envoy/config/core/v3/protocol.proto"
-  syntax: "proto3"
-  message_type {
-    name: "HttpProtocolOptions"
-    field {
-      name: "explicit_http_config"
-      number: 3
-      label: LABEL_OPTIONAL
-      type: TYPE_MESSAGE
-      type_name: ".envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig"
-      oneof_index: 0
-    }
-    nested_type {
-      name: "ExplicitHttpConfig"
-      field {
-        name: "http_protocol_options"
-        number: 1
-        label: LABEL_OPTIONAL
-        type: TYPE_MESSAGE
-        type_name: ".envoy.config.core.v3.Http1ProtocolOptions"
-        oneof_index: 0
-      }
-      field {
-        name: "http2_protocol_options"
-        number: 2
-        label: LABEL_OPTIONAL
-        type: TYPE_MESSAGE
-        type_name: ".envoy.config.core.v3.Http2ProtocolOptions"
-        oneof_index: 0
-      }
-      oneof_decl { name: "protocol_config" }
-    }
-    oneof_decl { name: "upstream_protocol_options" }
-  }
-)pb";
 
 class TestTypes {
  public:
@@ -496,15 +454,9 @@ class TestTypes {
     const pb::DescriptorPool* pool_;
   };
 
-  TestTypes() : pool_(&EnvoyDescriptorPool()), finder_(&pool_) {
-    pb::FileDescriptorProto file;
-    if (!pb::TextFormat::ParseFromString(kHttpProtocolOptionsFile, &file) ||
-        pool_.BuildFile(file) == nullptr) {
-      ADD_FAILURE() << "cannot declare HttpProtocolOptions";
-    }
-  }
+  TestTypes() : pool_(&EnvoyDescriptorPool()), finder_(&pool_) {}
 
-  pb::DescriptorPool pool_;  // Envoy's types, and HttpProtocolOptions
+  pb::DescriptorPool pool_;  // Envoy's types
   pb::DynamicMessageFactory factory_;
   Finder finder_;
 };
