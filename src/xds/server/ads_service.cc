@@ -1,8 +1,7 @@
 #include "src/xds/server/ads_service.h"
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
+#include "absl/strings/str_format.h"
 
 namespace protomesh::xds::server {
 namespace {
@@ -46,22 +45,35 @@ grpc::ServerUnaryReactor* Fetch(grpc::CallbackServerContext* context,
   return reactor;
 }
 
-google::protobuf::Value StringValue(const std::string& text) {
-  google::protobuf::Value value;
-  value.set_string_value(text);
-  return value;
+// `text` as a JSON string literal. Protobuf strings are valid UTF-8, so
+// only quotes, backslashes and control characters need escaping.
+std::string Quote(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          absl::StrAppendFormat(&out, "\\u%04x", static_cast<int>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+  return out;
 }
 
-google::protobuf::Value NumberValue(double number) {
-  google::protobuf::Value value;
-  value.set_number_value(number);
-  return value;
-}
+const char* Bool(bool flag) { return flag ? "true" : "false"; }
 
-google::protobuf::Value BoolValue(bool flag) {
-  google::protobuf::Value value;
-  value.set_bool_value(flag);
-  return value;
+std::string QuotedList(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) absl::StrAppend(&out, i ? ", " : "", Quote(items[i]));
+  return out + "]";
 }
 
 }  // namespace
@@ -144,49 +156,58 @@ void XdsServer::Shutdown() {
 }
 
 std::string XdsServer::ConfigDump() const {
-  google::protobuf::Struct dump;
-  auto* streams = (*dump.mutable_fields())["streams"].mutable_list_value();
-  for (const StreamStatus& stream : Streams()) {
-    auto& fields = *streams->add_values()->mutable_struct_value()->mutable_fields();
-    fields["stream_id"] = NumberValue(static_cast<double>(stream.id));
-    fields["node_id"] = StringValue(stream.node_id);
-    fields["cluster"] = StringValue(stream.cluster);
-    fields["service"] = StringValue(stream.service);
-    fields["variant"] = StringValue(stream.variant);
-    fields["peer"] = StringValue(stream.peer);
-    fields["writing"] = BoolValue(stream.writing);
-    auto& types = *fields["types"].mutable_struct_value()->mutable_fields();
-    for (const TypeStatus& type : stream.types) {
-      auto& t = *types[type.type_url].mutable_struct_value()->mutable_fields();
-      t["wildcard"] = BoolValue(type.wildcard);
-      auto* names = t["names"].mutable_list_value();
-      for (const auto& name : type.names) *names->add_values() = StringValue(name);
-      t["sent_version"] = StringValue(type.sent_version);
-      t["sent_nonce"] = StringValue(type.sent_nonce);
-      t["acked_version"] = StringValue(type.acked_version);
-      t["acks"] = NumberValue(static_cast<double>(type.acks));
-      t["nacks"] = NumberValue(static_cast<double>(type.nacks));
-      t["rejected"] = BoolValue(type.rejected);
+  std::string out = "{\n  \"streams\": [";
+  const std::vector<StreamStatus> streams = Streams();
+  for (size_t i = 0; i < streams.size(); ++i) {
+    const StreamStatus& stream = streams[i];
+    absl::StrAppend(&out, i ? ",\n" : "\n", "    {\n",
+                    "      \"stream_id\": ", stream.id, ",\n",
+                    "      \"node_id\": ", Quote(stream.node_id), ",\n",
+                    "      \"cluster\": ", Quote(stream.cluster), ",\n",
+                    "      \"service\": ", Quote(stream.service), ",\n",
+                    "      \"variant\": ", Quote(stream.variant), ",\n",
+                    "      \"peer\": ", Quote(stream.peer), ",\n",
+                    "      \"writing\": ", Bool(stream.writing), ",\n",
+                    "      \"pending\": ", Bool(stream.pending), ",\n",
+                    "      \"types\": {");
+    for (size_t j = 0; j < stream.types.size(); ++j) {
+      const TypeStatus& type = stream.types[j];
+      absl::StrAppend(&out, j ? ",\n" : "\n", "        ", Quote(type.type_url), ": {\n",
+                      "          \"wildcard\": ", Bool(type.wildcard), ",\n",
+                      "          \"names\": ", QuotedList(type.names), ",\n",
+                      "          \"sent_version\": ", Quote(type.sent_version), ",\n",
+                      "          \"sent_nonce\": ", Quote(type.sent_nonce), ",\n",
+                      "          \"acked_version\": ", Quote(type.acked_version), ",\n",
+                      "          \"acks\": ", type.acks, ",\n",
+                      "          \"nacks\": ", type.nacks, ",\n",
+                      "          \"rejected\": ", Bool(type.rejected), ",\n");
       if (type.nacks > 0) {
-        auto& nack = *t["last_nack"].mutable_struct_value()->mutable_fields();
-        nack["version"] = StringValue(type.last_nack_version);
-        nack["nonce"] = StringValue(type.last_nack_nonce);
-        nack["error"] = StringValue(type.last_nack_error);
+        absl::StrAppend(&out, "          \"last_nack\": {\"version\": ",
+                        Quote(type.last_nack_version), ", \"nonce\": ",
+                        Quote(type.last_nack_nonce), ", \"error\": ",
+                        Quote(type.last_nack_error), "},\n");
       }
-      auto* resources = t["resources"].mutable_list_value();
-      for (const auto& [name, version] : type.resources) {
-        auto& r = *resources->add_values()->mutable_struct_value()->mutable_fields();
-        r["name"] = StringValue(name);
-        r["version"] = StringValue(version);
+      absl::StrAppend(&out, "          \"resources\": [");
+      for (size_t k = 0; k < type.resources.size(); ++k) {
+        absl::StrAppend(&out, k ? "," : "", "\n            {\"name\": ",
+                        Quote(type.resources[k].first), ", \"version\": ",
+                        Quote(type.resources[k].second), "}");
       }
+      absl::StrAppend(&out, type.resources.empty() ? "]\n" : "\n          ]\n", "        }");
     }
+    absl::StrAppend(&out, stream.types.empty() ? "}\n" : "\n      }\n", "    }");
   }
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(dump, &json, options);
-  return json;
+  absl::StrAppend(&out, streams.empty() ? "]\n}\n" : "\n  ]\n}\n");
+  return out;
+}
+
+void XdsServer::AddAdminHandlers(admin::AdminServer& admin) {
+  admin.Handle("/config_dump", [this] {
+    admin::HttpResponse response;
+    response.content_type = "application/json";
+    response.body = ConfigDump();
+    return response;
+  });
 }
 
 }  // namespace protomesh::xds::server

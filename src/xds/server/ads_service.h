@@ -20,6 +20,7 @@
 #include "envoy/service/endpoint/v3/eds.grpc.pb.h"
 #include "envoy/service/listener/v3/lds.grpc.pb.h"
 #include "envoy/service/route/v3/rds.grpc.pb.h"
+#include "src/common/admin_server.h"
 #include "src/xds/server/ads_stream.h"
 #include "src/xds/server/snapshot_cache.h"
 #include "src/xds/server/xds_server_metrics.h"
@@ -114,6 +115,9 @@ class XdsServer {
   // version and nonce last sent, the version it last ACKed, its last NACK,
   // and the resources (name and version) it was sent.
   std::string ConfigDump() const;
+  // Serves ConfigDump() at /config_dump. The admin server must stop before
+  // the XdsServer goes.
+  void AddAdminHandlers(admin::AdminServer& admin);
 
   // Ends every stream with UNAVAILABLE (clients reconnect, to another
   // replica if there is one) and refuses new streams.

@@ -11,6 +11,7 @@
 // by the time Update returns.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -31,6 +32,7 @@
 #include "envoy/config/route/v3/route.pb.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "src/common/admin_server.h"
 #include "src/common/metrics.h"
 #include "src/xds/server/ads_service.h"
 #include "src/xds/server/snapshot_cache.h"
@@ -493,7 +495,7 @@ TEST_F(AdsProtocolTest, ChangeIsPushedWithNewNonceAndNackKeepsTheAckedVersion) {
   EXPECT_NE(second.version_info(), first.version_info());
   EXPECT_TRUE(Carries(second, Cluster("a", 2)));
 
-  s->Send(Nack(second, {}, first.version_info(), "cluster a: bad connect_timeout"));
+  s->Send(Nack(second, {}, first.version_info(), "cluster \"a\": bad\nconnect_timeout"));
   StreamStatus status = Settled("envoy-1", [](const StreamStatus& st) {
     return TypeOf(st, kClusterType).nacks == 1;
   });
@@ -501,7 +503,7 @@ TEST_F(AdsProtocolTest, ChangeIsPushedWithNewNonceAndNackKeepsTheAckedVersion) {
   EXPECT_EQ(cds.acked_version, first.version_info());
   EXPECT_EQ(cds.sent_version, second.version_info());
   EXPECT_TRUE(cds.rejected);
-  EXPECT_EQ(cds.last_nack_error, "cluster a: bad connect_timeout");
+  EXPECT_EQ(cds.last_nack_error, "cluster \"a\": bad\nconnect_timeout");
   EXPECT_EQ(cds.last_nack_version, second.version_info());
   EXPECT_EQ(cds.last_nack_nonce, second.nonce());
   EXPECT_EQ(metrics_.For(kCds, Variant::kSotw).nacks->Value(), 1);
@@ -520,7 +522,7 @@ TEST_F(AdsProtocolTest, ChangeIsPushedWithNewNonceAndNackKeepsTheAckedVersion) {
   EXPECT_EQ(type.at("sent_version").string_value(), second.version_info());
   EXPECT_TRUE(type.at("rejected").bool_value());
   EXPECT_EQ(type.at("last_nack").struct_value().fields().at("error").string_value(),
-            "cluster a: bad connect_timeout");
+            "cluster \"a\": bad\nconnect_timeout");
   ASSERT_EQ(type.at("resources").list_value().values_size(), 2);
   const auto& a = type.at("resources").list_value().values(0).struct_value().fields();
   EXPECT_EQ(a.at("name").string_value(), "a");
@@ -538,7 +540,7 @@ TEST_F(AdsProtocolTest, ChangeIsPushedWithNewNonceAndNackKeepsTheAckedVersion) {
   EXPECT_FALSE(cds.rejected);
   EXPECT_EQ(cds.nacks, 1u);
   EXPECT_EQ(cds.acks, 2u);
-  EXPECT_EQ(cds.last_nack_error, "cluster a: bad connect_timeout");
+  EXPECT_EQ(cds.last_nack_error, "cluster \"a\": bad\nconnect_timeout");
 }
 
 TEST_F(AdsProtocolTest, StaleNonceIsIgnored) {
@@ -1027,6 +1029,34 @@ TEST_F(AdsProtocolTest, MetricsAreRendered) {
     return metrics_.Streams(ServiceKind::kAds, Variant::kSotw).Value() == 0 &&
            metrics_.For(kCds, Variant::kSotw).subscriptions->Value() == 0;
   }));
+}
+
+TEST_F(AdsProtocolTest, ConfigDumpIsServedOnTheAdminPort) {
+  cache_.Update({{"edge", Snapshot({Cluster("a")})}});
+  DiscoveryResponse cds;
+  auto s = SotwWithClusters("envoy-\"1\"", "edge", &cds);
+  auto admin = admin::AdminServer::Start("127.0.0.1:0", &registry_, [] { return absl::OkStatus(); });
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  xds_.AddAdminHandlers(**admin);
+  httplib::Client client("127.0.0.1", (*admin)->port());
+  auto response = client.Get("/config_dump");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->get_header_value("Content-Type"), "application/json");
+  google::protobuf::Struct dump;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(response->body, &dump).ok())
+      << response->body;
+  const auto& streams = dump.fields().at("streams").list_value();
+  ASSERT_EQ(streams.values_size(), 1);
+  const auto& stream = streams.values(0).struct_value().fields();
+  EXPECT_EQ(stream.at("node_id").string_value(), "envoy-\"1\"");
+  EXPECT_EQ(stream.at("variant").string_value(), "sotw");
+  const auto& type =
+      stream.at("types").struct_value().fields().at(kClusterType).struct_value().fields();
+  EXPECT_EQ(type.at("acked_version").string_value(), cds.version_info());
+  EXPECT_EQ(type.at("sent_nonce").string_value(), cds.nonce());
+  EXPECT_TRUE(type.at("wildcard").bool_value());
+  (*admin)->Stop();
 }
 
 TEST_F(AdsProtocolTest, ShutdownEndsStreamsWithUnavailable) {
