@@ -695,7 +695,11 @@ class Reactor final : public grpc::ServerBidiReactor<Request, Response>, public 
       stream_->OnReadsDone();
       return;
     }
-    if (stream_->OnRequest(request_)) this->StartRead(&request_);
+    const bool more = stream_->OnRequest(request_);
+    // Envoy sends its node, extensions and all, on every request: keep no
+    // copy of it while the stream waits.
+    Request().Swap(&request_);
+    if (more) this->StartRead(&request_);
   }
   void OnWriteDone(bool ok) override { stream_->OnWriteDone(ok); }
   void OnCancel() override { stream_->OnCancel(); }

@@ -34,6 +34,9 @@
 //   with the removed resources kept (SotW) or not yet removed (delta), then,
 //   after the other types, without them.
 // - Nothing is sent to a stream for which nothing changed.
+// - Requests for a type this server does not serve (e.g. secrets over ADS)
+//   are ignored; on a per-type service, another type ends the stream with
+//   INVALID_ARGUMENT, and an empty type_url means the service's type.
 #include <cstdint>
 #include <memory>
 #include <string>
