@@ -735,6 +735,35 @@ TEST_F(AdsProtocolTest, StreamWithoutNodeClusterIsRejected) {
   EXPECT_THAT(xds_.Streams(), IsEmpty());
 }
 
+TEST_F(AdsProtocolTest, ResourcesAndResponsesAreSharedNotCopiedPerStream) {
+  cache_.Update({{"edge", Snapshot({Cluster("a"), Endpoints("a"), Endpoints("b")})}});
+  ServedSnapshotPtr before = cache_.Get("edge");
+  DiscoveryResponse c1, c2, c3;
+  auto s1 = SotwWithClusters("envoy-1", "edge", &c1);
+  auto s2 = SotwWithClusters("envoy-2", "edge", &c2);
+  auto s3 = SotwWithClusters("envoy-3", "edge", &c3);
+
+  // Only clusters change: the endpoints of the new snapshot are the old
+  // ones, by pointer.
+  cache_.Update({{"edge", Snapshot({Cluster("a", 2), Endpoints("a"), Endpoints("b")})}});
+  ServedSnapshotPtr after = cache_.Get("edge");
+  EXPECT_NE(after->types[kCds], before->types[kCds]);
+  EXPECT_EQ(after->types[kEds], before->types[kEds]);
+  EXPECT_EQ(after->types[kLds], before->types[kLds]);
+
+  // Every wildcard stream is written the same response, built once: one
+  // nonce for all of them.
+  NEXT(r1, s1);
+  NEXT(r2, s2);
+  NEXT(r3, s3);
+  EXPECT_TRUE(Carries(r1, Cluster("a", 2)));
+  EXPECT_EQ(r2.nonce(), r1.nonce());
+  EXPECT_EQ(r3.nonce(), r1.nonce());
+  EXPECT_EQ(after->types[kCds]->FullResponse()->nonce(), r1.nonce());
+  // And the resources each stream was sent are the snapshot's own.
+  EXPECT_EQ(after->types[kCds]->resources->at(0)->version, Cluster("a", 2)->version);
+}
+
 // --- Make-before-break --------------------------------------------------------------
 
 TEST_F(AdsProtocolTest, SotwAddsInTypeOrderAndRemovesInReverse) {
