@@ -107,8 +107,12 @@ class Table {
     for (auto& row : rows_) {
       if (row.workload == workload && row.metric == metric) return row;
     }
-    rows_.push_back(Row{workload, metric, format, better});
-    return rows_.back();
+    Row& row = rows_.emplace_back();
+    row.workload = workload;
+    row.metric = metric;
+    row.format = format;
+    row.better = better;
+    return row;
   }
   Row* Find(const std::string& workload, const std::string& metric) {
     for (auto& row : rows_) {
