@@ -1,10 +1,10 @@
-#include "src/common/log_json.h"
+#include "src/common/json_text.h"
 
 #include <cstdint>
 
 #include "absl/strings/str_format.h"
 
-namespace protomesh::logging::internal {
+namespace protomesh::json {
 namespace {
 
 // Length of the valid UTF-8 sequence starting at text[i], or 0 if invalid
@@ -36,7 +36,7 @@ size_t Utf8SequenceLength(std::string_view text, size_t i) {
 
 }  // namespace
 
-std::string JsonString(std::string_view text) {
+std::string Quote(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 2);
   out.push_back('"');
@@ -76,4 +76,4 @@ std::string JsonString(std::string_view text) {
   return out;
 }
 
-}  // namespace protomesh::logging::internal
+}  // namespace protomesh::json

@@ -1,13 +1,13 @@
 #pragma once
-// JSON string quoting for the JSON log format. Internal to src/common.
+// JSON string literals, for the JSON log format and the JSON we write by hand.
 #include <string>
 #include <string_view>
 
-namespace protomesh::logging::internal {
+namespace protomesh::json {
 
 // `text` as a quoted JSON string literal. Control characters, quotes and
 // backslashes are escaped; bytes that are not valid UTF-8 become U+FFFD so
 // the output is always valid JSON.
-std::string JsonString(std::string_view text);
+std::string Quote(std::string_view text);
 
-}  // namespace protomesh::logging::internal
+}  // namespace protomesh::json

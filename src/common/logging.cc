@@ -14,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "src/common/log_json.h"
+#include "src/common/json_text.h"
 #include "src/common/string_view_compat.h"
 
 namespace protomesh::logging {
@@ -81,9 +81,9 @@ class JsonFormatter : public spdlog::formatter {
     AppendTimestamp(msg.time, dest);
     line = absl::StrCat(
         "\",\"level\":\"", LevelName(msg.level), "\",\"logger\":",
-        internal::JsonString({msg.logger_name.data(), msg.logger_name.size()}),
+        json::Quote({msg.logger_name.data(), msg.logger_name.size()}),
         ",\"msg\":",
-        internal::JsonString({msg.payload.data(), msg.payload.size()}), "}\n");
+        json::Quote({msg.payload.data(), msg.payload.size()}), "}\n");
     dest.append(line.data(), line.data() + line.size());
   }
   std::unique_ptr<spdlog::formatter> clone() const override {

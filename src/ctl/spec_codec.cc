@@ -136,17 +136,6 @@ bool ParseFloat(const std::string& text, std::string& json) {
 
 }  // namespace
 
-std::string SerializeDeterministic(const pb::Message& message) {
-  std::string bytes;
-  {
-    pb::io::StringOutputStream output(&bytes);
-    pb::io::CodedOutputStream coded(&output);
-    coded.SetSerializationDeterministic(true);
-    message.SerializeToCodedStream(&coded);
-  }
-  return bytes;
-}
-
 std::string SpecCodec::DisplayName(const pb::Descriptor* type) {
   if (type == nullptr) return "";
   const std::string& name = type->full_name();

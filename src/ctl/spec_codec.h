@@ -15,6 +15,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "absl/status/statusor.h"
+#include "src/common/proto_bytes.h"
 #include "google/protobuf/any.pb.h"
 #include "src/ctl/problem.h"
 #include "src/ctl/type_registry.h"
@@ -77,6 +78,6 @@ class SpecCodec {
 };
 
 // Deterministic serialization: map entries sorted, fields in number order.
-std::string SerializeDeterministic(const google::protobuf::Message& message);
+using ::protomesh::SerializeDeterministic;
 
 }  // namespace protomesh::ctl

@@ -1,5 +1,7 @@
 #include "src/ctl/yaml_json.h"
 
+#include "src/common/json_text.h"
+
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -148,48 +150,6 @@ std::string JsonNumber(std::string_view text, ScalarType type) {
   return sign + integer + rest;
 }
 
-std::string JsonQuote(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 2);
-  out.push_back('"');
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out.push_back(kHex[(c >> 4) & 0xf]);
-          out.push_back(kHex[c & 0xf]);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-  return out;
-}
-
 void AppendJson(const YAML::Node& node, std::string& out, int indent) {
   AppendJsonAt(node, out, indent, 0);
 }
@@ -250,3 +210,4 @@ void EmitYaml(const YAML::Node& node, YAML::Emitter& out) {
 }
 
 }  // namespace protomesh::ctl
+

@@ -8,6 +8,8 @@
 // may be null, a bool, an integer or a float; a quoted one, or one with an
 // explicit tag, is always a string.
 #include <string>
+
+#include "src/common/json_text.h"
 #include <string_view>
 
 #include <yaml-cpp/yaml.h>
@@ -28,8 +30,7 @@ ScalarType ScalarTypeOf(const YAML::Node& node);
 // JSON mapping writes them.
 std::string JsonNumber(std::string_view text, ScalarType type);
 
-// A JSON string literal.
-std::string JsonQuote(std::string_view text);
+inline std::string JsonQuote(std::string_view text) { return json::Quote(text); }
 
 // Appends the JSON of `node`, scalars typed by the core schema. Compact
 // unless `indent` > 0.

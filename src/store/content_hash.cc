@@ -3,8 +3,7 @@
 #include <openssl/sha.h>
 
 #include "absl/strings/escaping.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "src/common/proto_bytes.h"
 
 namespace protomesh::store {
 
@@ -15,13 +14,7 @@ std::string ContentHash(const protomesh::types::v1::Resource& resource) {
   content.set_name(resource.name());
   if (resource.has_spec()) *content.mutable_spec() = resource.spec();
 
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream output(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&output);
-    coded.SetSerializationDeterministic(true);
-    content.SerializeToCodedStream(&coded);
-  }
+  std::string bytes = SerializeDeterministic(content);
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
   std::string encoded;

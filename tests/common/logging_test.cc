@@ -17,7 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "src/common/log_json.h"
+#include "src/common/json_text.h"
 #include "yaml-cpp/yaml.h"
 
 namespace protomesh::logging {
@@ -145,7 +145,7 @@ TEST(LoggingTest, RejectsUnknownLevel) {
 }
 
 TEST(JsonStringTest, EscapesAndValidatesUtf8) {
-  using internal::JsonString;
+  const auto JsonString = [](std::string_view text) { return json::Quote(text); };
   EXPECT_EQ(JsonString(""), R"("")");
   EXPECT_EQ(JsonString("plain"), R"("plain")");
   EXPECT_EQ(JsonString("q\"b\\n\nr\rt\t"), R"("q\"b\\n\nr\rt\t")");

@@ -3,6 +3,8 @@
 // cluster. Shared helpers of the stages live here too.
 #include "src/xds/translate/translator.h"
 
+#include "src/common/proto_bytes.h"
+
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -26,17 +28,6 @@ namespace {
 namespace pb = google::protobuf;
 using types::v1::NetworkingNode;
 using types::v1::Resource;
-
-std::string SerializeDeterministic(const pb::Message& message) {
-  std::string bytes;
-  {
-    pb::io::StringOutputStream output(&bytes);
-    pb::io::CodedOutputStream coded(&output);
-    coded.SetSerializationDeterministic(true);
-    message.SerializeToCodedStream(&coded);
-  }
-  return bytes;
-}
 
 std::string Sha256Hex(absl::string_view bytes) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
@@ -214,7 +205,7 @@ bool IsHeaderValue(absl::string_view value) {
 }  // namespace translate
 
 std::string ContentVersion(const google::protobuf::Any& resource) {
-  return translate::Sha256Hex(translate::SerializeDeterministic(resource));
+  return translate::Sha256Hex(SerializeDeterministic(resource));
 }
 
 Translation Translate(const std::vector<types::v1::Resource>& resources, int64_t revision) {

@@ -41,6 +41,8 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
+#include "src/common/json_text.h"
+#include "src/common/proto_bytes.h"
 #include "src/xds/envoy_descriptors.h"
 
 namespace protomesh::xds {
@@ -116,33 +118,6 @@ Resource Raw(const std::string& name, const std::string& envoy_type, const std::
   return MakeResource(name, wrapper);
 }
 
-std::string JsonString(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += absl::StrCat("\\u00", absl::Hex(c, absl::kZeroPad2));
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
 // YAML -> JSON, enough for examples/*.yaml: plain scalars that read as
 // numbers or booleans stay unquoted, everything else is a string.
 std::string YamlToJson(const YAML::Node& node) {
@@ -151,7 +126,7 @@ std::string YamlToJson(const YAML::Node& node) {
       std::vector<std::string> members;
       for (const auto& item : node) {
         members.push_back(
-            absl::StrCat(JsonString(item.first.as<std::string>()), ":", YamlToJson(item.second)));
+            absl::StrCat(json::Quote(item.first.as<std::string>()), ":", YamlToJson(item.second)));
       }
       return absl::StrCat("{", absl::StrJoin(members, ","), "}");
     }
@@ -216,17 +191,6 @@ std::string Sha256Hex(const std::string& bytes) {
   SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
   return absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
-}
-
-std::string Deterministic(const pb::Message& message) {
-  std::string bytes;
-  {
-    pb::io::StringOutputStream output(&bytes);
-    pb::io::CodedOutputStream coded(&output);
-    coded.SetSerializationDeterministic(true);
-    message.SerializeToCodedStream(&coded);
-  }
-  return bytes;
 }
 
 const XdsResource* Find(const Translation& translation, const std::string& node_cluster,
@@ -302,7 +266,7 @@ void CheckInvariants(const Translation& translation) {
         EXPECT_EQ(resource->name, name);
         EXPECT_EQ(resource->resource.type_url(), type);
         // Each version is the content hash of its resource.
-        EXPECT_EQ(resource->version, Sha256Hex(Deterministic(resource->resource))) << name;
+        EXPECT_EQ(resource->version, Sha256Hex(SerializeDeterministic(resource->resource))) << name;
       }
     }
 
@@ -840,7 +804,7 @@ Translation Handmade(const std::vector<std::pair<std::string, std::string>>& res
     auto resource = std::make_shared<XdsResource>();
     resource->name = message->GetReflection()->GetString(*message, name_field);
     resource->resource.set_type_url(type);
-    resource->resource.set_value(Deterministic(*message));
+    resource->resource.set_value(SerializeDeterministic(*message));
     resource->version = ContentVersion(resource->resource);
     snapshot->resources[type][resource->name] = resource;
   }
