@@ -47,10 +47,14 @@ ClusterLoadAssignment BuildAssignment(const std::string& name,
   }
   for (const auto& [locality, members] : grouped) {
     auto* endpoints = assignment.add_endpoints();
-    if (!locality.first.empty() || !locality.second.empty()) {
-      endpoints->mutable_locality()->set_region(locality.first);
-      endpoints->mutable_locality()->set_zone(locality.second);
-    }
+    // Proxyless gRPC clients reject a group without a locality (an empty
+    // one is fine) and send no traffic to a locality without a weight;
+    // Envoy ignores the weight unless locality-weighted balancing is on.
+    // Each locality weighs its instances, as Envoy balances across hosts.
+    auto* out_locality = endpoints->mutable_locality();
+    if (!locality.first.empty()) out_locality->set_region(locality.first);
+    if (!locality.second.empty()) out_locality->set_zone(locality.second);
+    endpoints->mutable_load_balancing_weight()->set_value(static_cast<uint32_t>(members.size()));
     for (const auto* instance : members) {
       auto* endpoint = endpoints->add_lb_endpoints()->mutable_endpoint();
       if (!instance->hostname().empty()) endpoint->set_hostname(instance->hostname());

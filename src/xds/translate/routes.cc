@@ -178,11 +178,20 @@ absl::StatusOr<HostResult> BuildVirtualHost(const RoutingPolicy& policy,
     if (single) {
       action->set_cluster(route.target_service());
     } else {
+      uint32_t sum = 0;
       for (const auto* target : present) {
         auto* cluster = action->mutable_weighted_clusters()->add_clusters();
         cluster->set_name(target->service());
         cluster->mutable_weight()->set_value(target->weight());
+        sum += target->weight();
       }
+      // Deprecated (Envoy now uses the sum), but proxyless gRPC clients
+      // before 1.55 take an unset total as 100 and NACK any other sum: a
+      // 3:1 split, or a split missing one of its targets.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+      action->mutable_weighted_clusters()->mutable_total_weight()->set_value(sum);
+#pragma GCC diagnostic pop
     }
     if (route.has_timeout()) *action->mutable_timeout() = route.timeout();
     if (!route.prefix_rewrite().empty()) action->set_prefix_rewrite(route.prefix_rewrite());

@@ -147,7 +147,7 @@ std::string YamlToJson(const YAML::Node& node) {
         }
         if (number) return text;
       }
-      return JsonString(text);
+      return json::Quote(text);
     }
     default:
       return "null";
@@ -877,7 +877,9 @@ TEST(TranslatorTest, EachNodeClusterGetsOnlyItsResources) {
       Get<ClusterLoadAssignment>(translation, "internal", kEndpointType, "web");
   ASSERT_EQ(web.endpoints_size(), 1);
   ASSERT_EQ(web.endpoints(0).lb_endpoints_size(), 2);
-  EXPECT_FALSE(web.endpoints(0).has_locality());
+  // An empty locality, weighed by its instances (proxyless gRPC needs both).
+  EXPECT_EQ(web.endpoints(0).locality().ByteSizeLong(), 0u);
+  EXPECT_EQ(web.endpoints(0).load_balancing_weight().value(), 2u);
   EXPECT_EQ(web.endpoints(0).lb_endpoints(1).endpoint().address().socket_address().address(),
             "10.1.0.2");
   EXPECT_EQ(Get<ClusterLoadAssignment>(translation, "internal", kEndpointType, "admin")
