@@ -1,0 +1,149 @@
+// protomesh-xds: the xDS server daemon. It watches one namespace of the
+// Resource Store, translates it into Envoy resources after every change, and
+// serves them over ADS (and CDS/EDS/LDS/RDS) to Envoy proxies and proxyless
+// gRPC clients.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/time/clock.h"
+#include "spdlog/spdlog.h"
+#include "src/client/resource_watcher.h"
+#include "src/client/store_channel.h"
+#include "src/common/absl_fmt.h"
+#include "src/common/admin_server.h"
+#include "src/common/config.h"
+#include "src/common/logging.h"
+#include "src/common/signals.h"
+#include "src/xds/server/ads_service.h"
+#include "src/xds/server/snapshot_cache.h"
+#include "src/xds/server/xds_server_metrics.h"
+#include "src/xds/xds_controller.h"
+
+using namespace protomesh;
+
+int main(int argc, char** argv) {
+  signals::BlockTerminationSignals();
+
+  std::string grpc_listen = "0.0.0.0:6690";
+  std::string admin_listen = "0.0.0.0:6691";
+  std::string store_address = "localhost:6680";
+  std::string namespace_ = "default";
+  std::string log_format = "text";
+  std::string log_level = "info";
+  absl::Duration shutdown_grace = absl::Seconds(5);
+
+  config::Flags flags("protomesh-xds",
+                      "The Protomesh xDS server: watches one namespace of the Resource Store, "
+                      "translates it into Envoy configuration and serves it over ADS to Envoy "
+                      "proxies and proxyless gRPC clients.");
+  flags.Add("grpc-listen", &grpc_listen,
+            "gRPC listen address (host:port) of ADS, CDS, EDS, LDS and RDS");
+  flags.Add("admin-listen", &admin_listen,
+            "admin HTTP listen address for /healthz, /readyz, /metrics and /config_dump");
+  flags.Add("store-address", &store_address, "the Resource Store's gRPC address (host:port)");
+  flags.Add("namespace", &namespace_, "the store namespace to serve");
+  flags.Add("shutdown-grace", &shutdown_grace,
+            "on SIGTERM, how long the gRPC server may take to finish in-flight calls");
+  flags.Add("log-format", &log_format, "text or json");
+  flags.Add("log-level", &log_level, "trace, debug, info, warn or error");
+
+  if (auto s = flags.Parse(argc, argv, config::Flags::ProcessEnvironment()); !s.ok()) {
+    std::fprintf(stderr, "protomesh-xds: %s\nRun protomesh-xds --help for every setting.\n",
+                 std::string(s.message()).c_str());
+    return 2;
+  }
+  if (flags.help_requested()) {
+    std::fputs(flags.HelpText().c_str(), stdout);
+    return 0;
+  }
+  if (auto s = logging::Setup("protomesh-xds", log_format, log_level); !s.ok()) {
+    std::fprintf(stderr, "protomesh-xds: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
+  if (namespace_.empty()) {
+    spdlog::critical("namespace must not be empty");
+    return 2;
+  }
+
+  // The admin port comes up first: /healthz answers at once, and /readyz
+  // says what the server waits for.
+  metrics::Registry registry;
+  std::atomic<protomesh::xds::XdsController*> serving{nullptr};
+  std::atomic<client::ResourceWatcher*> watching{nullptr};
+  auto started = admin::AdminServer::Start(admin_listen, &registry, [&]() -> absl::Status {
+    protomesh::xds::XdsController* controller = serving.load();
+    if (controller == nullptr) return absl::UnavailableError("starting");
+    if (!controller->synced()) {
+      client::ResourceWatcher* watcher = watching.load();
+      absl::Status last = watcher ? watcher->last_error() : absl::OkStatus();
+      return absl::UnavailableError(
+          "waiting for the first snapshot of namespace " + namespace_ + " from the store at " +
+          store_address + (last.ok() ? std::string() : " (" + last.ToString() + ")"));
+    }
+    return absl::OkStatus();
+  });
+  if (!started.ok()) {
+    spdlog::critical("cannot start the admin server: {}", started.status().message());
+    return 1;
+  }
+  std::unique_ptr<admin::AdminServer> admin = *std::move(started);
+  spdlog::info("admin HTTP on port {}", admin->port());
+
+  protomesh::xds::server::XdsServerMetrics xds_metrics(registry);
+  protomesh::xds::server::SnapshotCache cache(&xds_metrics);
+  auto xds_server = std::make_unique<protomesh::xds::server::XdsServer>(&cache, &xds_metrics);
+  protomesh::xds::XdsController controller(namespace_, &cache, registry);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int grpc_port = 0;
+  builder.AddListeningPort(grpc_listen, grpc::InsecureServerCredentials(), &grpc_port);
+  // xDS streams are long-lived and mostly idle: keep them alive through
+  // middleboxes, and let clients ping.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  xds_server->RegisterServices(builder);
+  std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
+  if (grpc_server == nullptr || grpc_port == 0) {
+    spdlog::critical("cannot listen on {} (grpc-listen)", grpc_listen);
+    admin->Stop();
+    return 1;
+  }
+  spdlog::info("xDS gRPC on port {}", grpc_port);
+  xds_server->AddAdminHandlers(*admin);
+
+  client::WatcherOptions watcher_options;
+  watcher_options.namespace_ = namespace_;
+  client::ResourceWatcher watcher(
+      client::CreateStoreChannel(store_address, grpc::InsecureChannelCredentials()),
+      watcher_options, [&controller](const client::WatchBatch& batch) { controller.Apply(batch); });
+  watching = &watcher;
+  serving = &controller;
+  watcher.Start();
+  spdlog::info("watching namespace {} of the store at {}", namespace_, store_address);
+
+  int signal = signals::WaitForTerminationSignal();
+  spdlog::info("received signal {}, shutting down", signal);
+  watcher.Stop();
+  xds_server->Shutdown();  // ends every xDS stream: clients go to another replica
+  if (auto* health = grpc_server->GetHealthCheckService()) health->Shutdown();
+  grpc_server->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(shutdown_grace));
+  grpc_server->Wait();
+  admin->Stop();
+  serving = nullptr;
+  watching = nullptr;
+  grpc_server.reset();
+  xds_server.reset();
+  spdlog::info("stopped");
+  return 0;
+}
