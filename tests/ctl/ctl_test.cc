@@ -62,10 +62,8 @@ std::string Lines(const std::vector<std::string>& lines) {
 class CtlTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto& postgres = SharedPostgres();
-    ASSERT_TRUE(postgres.CreateDatabase("ctl").ok());
-    auto store = StoreProcess::Start(postgres.Url("ctl"),
-                                     {absl::StrCat("--max-spec-bytes=", kMaxSpecBytes)});
+    auto store = StoreProcess::StartOnFreshDatabase(
+        "ctl", {absl::StrCat("--max-spec-bytes=", kMaxSpecBytes)});
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = store->release();
   }

@@ -25,10 +25,8 @@ constexpr int kMaxSpecBytes = 4096;
 class StoreApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto& postgres = SharedPostgres();
-    ASSERT_TRUE(postgres.CreateDatabase("store_api").ok());
-    auto store = StoreProcess::Start(postgres.Url("store_api"),
-                                     {absl::StrCat("--max-spec-bytes=", kMaxSpecBytes)});
+    auto store = StoreProcess::StartOnFreshDatabase(
+        "store_api", {absl::StrCat("--max-spec-bytes=", kMaxSpecBytes)});
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = store->release();
   }

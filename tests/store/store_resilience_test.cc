@@ -74,9 +74,7 @@ TEST(StoreResilienceTest, WatchersSurvivePostgresRestartAndWritesFailCleanlyWhil
 }
 
 TEST(StoreResilienceTest, AStalledWatcherIsCutOffWithoutHoldingUpOthers) {
-  auto& postgres = SharedPostgres();
-  ASSERT_TRUE(postgres.CreateDatabase("stall").ok());
-  auto store = StoreProcess::Start(postgres.Url("stall"), {"--watch-max-pending-changes=20"});
+  auto store = StoreProcess::StartOnFreshDatabase("stall", {"--watch-max-pending-changes=20"});
   ASSERT_TRUE(store.ok()) << store.status();
   auto stub = (*store)->NewStub();
 
@@ -122,11 +120,8 @@ TEST(StoreResilienceTest, AStalledWatcherIsCutOffWithoutHoldingUpOthers) {
 }
 
 TEST(StoreResilienceTest, ResumingFromACompactedRevisionIsOutOfRange) {
-  auto& postgres = SharedPostgres();
-  ASSERT_TRUE(postgres.CreateDatabase("compaction").ok());
-  auto store = StoreProcess::Start(postgres.Url("compaction"),
-                                   {"--compaction-interval=100ms", "--retention-age=0",
-                                    "--retention-revisions=5"});
+  auto store = StoreProcess::StartOnFreshDatabase(
+      "compaction", {"--compaction-interval=100ms", "--retention-age=0", "--retention-revisions=5"});
   ASSERT_TRUE(store.ok()) << store.status();
   auto stub = (*store)->NewStub();
   Resource resource = MakeResource("compact", "r", "v0");
@@ -169,9 +164,7 @@ TEST(StoreResilienceTest, ResumingFromACompactedRevisionIsOutOfRange) {
 }
 
 TEST(StoreResilienceTest, SigtermEndsWatchesAndExitsCleanly) {
-  auto& postgres = SharedPostgres();
-  ASSERT_TRUE(postgres.CreateDatabase("sigterm").ok());
-  auto store = StoreProcess::Start(postgres.Url("sigterm"));
+  auto store = StoreProcess::StartOnFreshDatabase("sigterm");
   ASSERT_TRUE(store.ok()) << store.status();
   WatchRecorder watcher((*store)->channel(), WatchOf("term"));
   ASSERT_TRUE(watcher.WaitForEndOfList());

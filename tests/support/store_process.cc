@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "tests/support/postgres_server.h"
 #include "tests/support/wait.h"
 
 namespace protomesh::testing {
@@ -25,6 +26,13 @@ absl::StatusOr<std::unique_ptr<StoreProcess>> StoreProcess::Start(
 absl::StatusOr<std::unique_ptr<StoreProcess>> StoreProcess::StartWithArgs(
     std::vector<std::string> args) {
   return Start("", std::move(args));
+}
+
+absl::StatusOr<std::unique_ptr<StoreProcess>> StoreProcess::StartOnFreshDatabase(
+    const std::string& database, std::vector<std::string> extra_args) {
+  auto& postgres = SharedPostgres();
+  if (auto s = postgres.CreateDatabase(database); !s.ok()) return s;
+  return Start(postgres.Url(database), std::move(extra_args));
 }
 
 absl::Status StoreProcess::Launch() {

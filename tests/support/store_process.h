@@ -23,6 +23,11 @@ class StoreProcess {
   static absl::StatusOr<std::unique_ptr<StoreProcess>> StartWithArgs(
       std::vector<std::string> args);
 
+  // Creates `database` afresh on SharedPostgres() and starts a store on it.
+  static absl::StatusOr<std::unique_ptr<StoreProcess>> StartOnFreshDatabase(
+      const std::string& database, std::vector<std::string> extra_args = {});
+
+  const std::string& database_url() const { return database_url_; }
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   std::unique_ptr<protomesh::services::v1::ResourceStore::Stub> NewStub() const;
   std::string grpc_address() const;
