@@ -223,8 +223,8 @@ TEST(DeployTest, ContainerfileBuildsOnBookwormAndRunsUnprivileged) {
   ASSERT_TRUE(std::regex_search(runtime, user, user_re)) << "the runtime stage must set USER";
   EXPECT_NE(user[1], "root");
   EXPECT_NE(user[1], "0");
-  static const std::regex expose_re(R"(\nEXPOSE\s+6680\s+6681\s*\n)");
-  EXPECT_TRUE(std::regex_search(runtime, expose_re)) << "EXPOSE 6680 6681";
+  static const std::regex expose_re(R"(\nEXPOSE\s+6680\s+6681\s+6690\s+6691\s*\n)");
+  EXPECT_TRUE(std::regex_search(runtime, expose_re)) << "EXPOSE 6680 6681 6690 6691";
 
   // The compose healthcheck's program must exist in the image.
   YAML::Node compose = YAML::LoadFile(kRoot + "/docker-compose.yaml");
@@ -233,24 +233,67 @@ TEST(DeployTest, ContainerfileBuildsOnBookwormAndRunsUnprivileged) {
   EXPECT_TRUE(runtime_packages.count(tool)) << tool << " is not installed in the runtime stage";
 }
 
-TEST(DeployTest, ConfigFileListsExactlyTheSettingsOfHelpAtTheirDefaults) {
-  auto help = ParseHelp(StoreHelp());
-  auto toml = ParseTomlKeys(ReadFile(kRoot + "/configs/store.toml"));
+// The shipped config holds every setting of `binary --help` at its default.
+void ExpectConfigMatchesHelp(const std::string& binary, const std::string& config) {
+  auto result = RunCommand({binary, "--help"});
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->exit_code, 0) << result->output;
+  auto help = ParseHelp(result->output);
+  auto toml = ParseTomlKeys(ReadFile(kRoot + "/configs/" + config));
   ASSERT_FALSE(help.empty());
   ASSERT_FALSE(toml.empty());
   for (const auto& [key, setting] : toml) {
     const std::string& value = setting.value;
     auto it = help.find(key);
-    EXPECT_NE(it, help.end()) << "configs/store.toml sets " << key
-                              << ", which protomesh-store --help does not list";
+    EXPECT_NE(it, help.end()) << "configs/" << config << " sets " << key << ", which " << binary
+                              << " --help does not list";
     if (it == help.end()) continue;
     std::string default_value = it->second.default_value == "\"\"" ? "" : it->second.default_value;
-    EXPECT_EQ(value, default_value) << "configs/store.toml should show the default of " << key;
+    EXPECT_EQ(value, default_value) << "configs/" << config << " should show the default of " << key;
   }
   for (const auto& [name, setting] : help) {
     if (name == "config") continue;  // Names the file itself; not allowed inside it.
-    EXPECT_TRUE(toml.count(name)) << "configs/store.toml lacks the setting " << name;
+    EXPECT_TRUE(toml.count(name)) << "configs/" << config << " lacks the setting " << name;
   }
+}
+
+TEST(DeployTest, ConfigFileListsExactlyTheSettingsOfHelpAtTheirDefaults) {
+  ExpectConfigMatchesHelp(kStoreBinary, "store.toml");
+}
+
+TEST(DeployTest, XdsConfigFileListsExactlyTheSettingsOfItsHelpAtTheirDefaults) {
+  ExpectConfigMatchesHelp(PROTOMESH_XDS_BIN, "xds.toml");
+}
+
+TEST(DeployTest, EnvoyBootstrapAsksTheComposeXdsServiceOverAds) {
+  YAML::Node bootstrap = YAML::LoadFile(kRoot + "/configs/envoy.yaml");
+  EXPECT_EQ(bootstrap["node"]["cluster"].as<std::string>(), "edge")
+      << "the examples' resources are scoped to node cluster edge";
+  auto ads = bootstrap["dynamic_resources"]["ads_config"];
+  EXPECT_EQ(ads["api_type"].as<std::string>(), "GRPC");
+  EXPECT_EQ(ads["transport_api_version"].as<std::string>(), "V3");
+  std::string cluster_name = ads["grpc_services"][0]["envoy_grpc"]["cluster_name"].as<std::string>();
+  EXPECT_TRUE(bootstrap["dynamic_resources"]["cds_config"]["ads"].IsDefined());
+  EXPECT_TRUE(bootstrap["dynamic_resources"]["lds_config"]["ads"].IsDefined());
+  YAML::Node xds_cluster;
+  for (const auto& cluster : bootstrap["static_resources"]["clusters"]) {
+    if (cluster["name"].as<std::string>() == cluster_name) xds_cluster.reset(cluster);
+  }
+  ASSERT_TRUE(xds_cluster.IsDefined()) << "no static cluster " << cluster_name;
+  auto address = xds_cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
+                            ["address"]["socket_address"];
+  YAML::Node compose = YAML::LoadFile(kRoot + "/docker-compose.yaml");
+  EXPECT_TRUE(compose["services"][address["address"].as<std::string>()].IsDefined())
+      << "the bootstrap's xDS host is not a compose service";
+  auto help = RunCommand({PROTOMESH_XDS_BIN, "--help"});
+  ASSERT_TRUE(help.ok());
+  auto settings = ParseHelp(help->output);
+  ASSERT_TRUE(settings.count("grpc-listen"));
+  EXPECT_TRUE(absl::EndsWith(settings.at("grpc-listen").default_value,
+                             absl::StrCat(":", address["port_value"].as<int>())))
+      << "the bootstrap's port is not protomesh-xds's default grpc-listen port ("
+      << settings.at("grpc-listen").default_value << ")";
+  EXPECT_TRUE(compose["services"]["envoy"].IsDefined());
 }
 
 TEST(DeployTest, StoreAcceptsTheShippedConfig) {
