@@ -144,28 +144,15 @@ class AdsStream final : public SnapshotWatcher, public std::enable_shared_from_t
     return false;
   }
 
-  // Each returns whether to read the next request.
-  bool OnRequest(const DiscoveryRequest& request) {
+  // Returns whether to read the next request.
+  template <typename Request>  // DiscoveryRequest or DeltaDiscoveryRequest
+  bool OnRequest(const Request& request) {
     {
       absl::MutexLock lock(&mu_);
       if (finishing_) return false;
       if (AcceptNodeLocked(request.node())) {
         int type = ResolveTypeLocked(request.type_url());
-        if (type >= 0) HandleSotwLocked(request, type);
-      }
-    }
-    Flush();
-    absl::MutexLock lock(&mu_);
-    return !finishing_;
-  }
-
-  bool OnRequest(const DeltaDiscoveryRequest& request) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (finishing_) return false;
-      if (AcceptNodeLocked(request.node())) {
-        int type = ResolveTypeLocked(request.type_url());
-        if (type >= 0) HandleDeltaLocked(request, type);
+        if (type >= 0) HandleLocked(request, type);
       }
     }
     Flush();
@@ -341,7 +328,7 @@ class AdsStream final : public SnapshotWatcher, public std::enable_shared_from_t
     metrics_->For(type, variant_).subscriptions->Add(1);
   }
 
-  void HandleSotwLocked(const DiscoveryRequest& request, int type)
+  void HandleLocked(const DiscoveryRequest& request, int type)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     TypeState& t = types_[type];
     const bool first = !t.subscribed;
@@ -381,7 +368,7 @@ class AdsStream final : public SnapshotWatcher, public std::enable_shared_from_t
     }
   }
 
-  void HandleDeltaLocked(const DeltaDiscoveryRequest& request, int type)
+  void HandleLocked(const DeltaDiscoveryRequest& request, int type)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     TypeState& t = types_[type];
     if (!request.response_nonce().empty()) {
