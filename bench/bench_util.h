@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <grpcpp/grpcpp.h>
+
 #include "absl/status/statusor.h"
 
 namespace protomesh::bench {
@@ -69,5 +71,23 @@ class Child {
 std::string MachineDescription();
 std::string LoadAverage();
 double OneMinuteLoad();
+
+// Starts one callback-API unary call and keeps its context, request and
+// response alive until `on_done(status, response)` has run.
+// start(context, request, response, callback) is e.g. stub->async()->Put.
+template <typename Response, typename Request, typename Start, typename OnDone>
+void AsyncUnary(Request request, Start start, OnDone on_done) {
+  struct Call {
+    grpc::ClientContext context;
+    Request request;
+    Response response;
+    OnDone on_done;
+  };
+  auto* call = new Call{{}, std::move(request), {}, std::move(on_done)};
+  start(&call->context, &call->request, &call->response, [call](grpc::Status status) {
+    call->on_done(status, call->response);
+    delete call;
+  });
+}
 
 }  // namespace protomesh::bench

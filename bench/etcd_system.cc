@@ -85,46 +85,39 @@ class EtcdSystem : public KvSystem {
 
   void Put(int channel, const std::string& space, int64_t key, const std::string& value,
            PutDone done) override {
-    struct Call {
-      grpc::ClientContext context;
-      pb::PutRequest request;
-      pb::PutResponse response;
-      PutDone done;
-    };
-    auto* call = new Call();
-    call->done = std::move(done);
-    call->request.set_key(Key(space, key));
-    call->request.set_value(value);
-    Kv(channel)->async()->Put(&call->context, &call->request, &call->response,
-                              [call](grpc::Status status) {
-                                if (status.ok()) {
-                                  call->done(call->response.header().revision());
-                                } else {
-                                  call->done(absl::InternalError(Describe(status)));
-                                }
-                                delete call;
-                              });
+    pb::PutRequest request;
+    request.set_key(Key(space, key));
+    request.set_value(value);
+    auto* kv = Kv(channel);
+    AsyncUnary<pb::PutResponse>(
+        std::move(request),
+        [kv](auto* context, auto* req, auto* res, auto callback) {
+          kv->async()->Put(context, req, res, std::move(callback));
+        },
+        [done = std::move(done)](const grpc::Status& status, const pb::PutResponse& response) {
+          if (status.ok()) {
+            done(response.header().revision());
+          } else {
+            done(absl::InternalError(Describe(status)));
+          }
+        });
   }
 
   void Get(int channel, const std::string& space, int64_t key, GetDone done) override {
-    struct Call {
-      grpc::ClientContext context;
-      pb::RangeRequest request;
-      pb::RangeResponse response;
-      GetDone done;
-    };
-    auto* call = new Call();
-    call->done = std::move(done);
-    call->request.set_key(Key(space, key));  // linearizable, as etcd's default
-    Kv(channel)->async()->Range(&call->context, &call->request, &call->response,
-                                [call](grpc::Status status) {
-                                  if (status.ok() && call->response.kvs_size() != 1) {
-                                    status = grpc::Status(grpc::StatusCode::NOT_FOUND, "no such key");
-                                  }
-                                  call->done(status.ok() ? absl::OkStatus()
-                                                         : absl::InternalError(Describe(status)));
-                                  delete call;
-                                });
+    pb::RangeRequest request;
+    request.set_key(Key(space, key));  // linearizable, as etcd's default
+    auto* kv = Kv(channel);
+    AsyncUnary<pb::RangeResponse>(
+        std::move(request),
+        [kv](auto* context, auto* req, auto* res, auto callback) {
+          kv->async()->Range(context, req, res, std::move(callback));
+        },
+        [done = std::move(done)](grpc::Status status, const pb::RangeResponse& response) {
+          if (status.ok() && response.kvs_size() != 1) {
+            status = grpc::Status(grpc::StatusCode::NOT_FOUND, "no such key");
+          }
+          done(status.ok() ? absl::OkStatus() : absl::InternalError(Describe(status)));
+        });
   }
 
   absl::Status Load(const std::string& space, int64_t count, const std::string& value) override {

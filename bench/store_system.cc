@@ -84,46 +84,40 @@ class StoreSystem : public KvSystem {
 
   void Put(int channel, const std::string& space, int64_t key, const std::string& value,
            PutDone done) override {
-    struct Call {
-      grpc::ClientContext context;
-      svc::PutResourceRequest request;
-      svc::PutResourceResponse response;
-      PutDone done;
-    };
-    auto* call = new Call();
-    call->done = std::move(done);
-    FillResource(call->request.mutable_resource(), space, key, value);
-    Stub(channel)->async()->Put(&call->context, &call->request, &call->response,
-                                [call](grpc::Status status) {
-                                  if (status.ok()) {
-                                    call->done(call->response.version().index());
-                                  } else {
-                                    call->done(absl::InternalError(Describe(status)));
-                                  }
-                                  delete call;
-                                });
+    svc::PutResourceRequest request;
+    FillResource(request.mutable_resource(), space, key, value);
+    auto* stub = Stub(channel);
+    AsyncUnary<svc::PutResourceResponse>(
+        std::move(request),
+        [stub](auto* context, auto* req, auto* res, auto callback) {
+          stub->async()->Put(context, req, res, std::move(callback));
+        },
+        [done = std::move(done)](const grpc::Status& status,
+                                 const svc::PutResourceResponse& response) {
+          if (status.ok()) {
+            done(response.version().index());
+          } else {
+            done(absl::InternalError(Describe(status)));
+          }
+        });
   }
 
   void Get(int channel, const std::string& space, int64_t key, GetDone done) override {
-    struct Call {
-      grpc::ClientContext context;
-      svc::GetResourceRequest request;
-      svc::GetResourceResponse response;
-      GetDone done;
-    };
-    auto* call = new Call();
-    call->done = std::move(done);
-    call->request.set_namespace_(space);
-    call->request.set_resource_id(KeyId(key));
-    Stub(channel)->async()->Get(&call->context, &call->request, &call->response,
-                                [call](grpc::Status status) {
-                                  if (status.ok() && call->response.resource().spec().value().empty()) {
-                                    status = grpc::Status(grpc::StatusCode::INTERNAL, "empty spec");
-                                  }
-                                  call->done(status.ok() ? absl::OkStatus()
-                                                         : absl::InternalError(Describe(status)));
-                                  delete call;
-                                });
+    svc::GetResourceRequest request;
+    request.set_namespace_(space);
+    request.set_resource_id(KeyId(key));
+    auto* stub = Stub(channel);
+    AsyncUnary<svc::GetResourceResponse>(
+        std::move(request),
+        [stub](auto* context, auto* req, auto* res, auto callback) {
+          stub->async()->Get(context, req, res, std::move(callback));
+        },
+        [done = std::move(done)](grpc::Status status, const svc::GetResourceResponse& response) {
+          if (status.ok() && response.resource().spec().value().empty()) {
+            status = grpc::Status(grpc::StatusCode::INTERNAL, "empty spec");
+          }
+          done(status.ok() ? absl::OkStatus() : absl::InternalError(Describe(status)));
+        });
   }
 
   absl::Status Load(const std::string& space, int64_t count, const std::string& value) override {
