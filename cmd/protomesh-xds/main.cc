@@ -26,6 +26,7 @@
 #include "src/xds/server/snapshot_cache.h"
 #include "src/xds/server/xds_server_metrics.h"
 #include "src/xds/xds_controller.h"
+#include "src/xds/xds_status_service.h"
 
 using namespace protomesh;
 
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
                       "translates it into Envoy configuration and serves it over ADS to Envoy "
                       "proxies and proxyless gRPC clients.");
   flags.Add("grpc-listen", &grpc_listen,
-            "gRPC listen address (host:port) of ADS, CDS, EDS, LDS and RDS");
+            "gRPC listen address (host:port) of ADS, CDS, EDS, LDS, RDS and XdsStatus");
   flags.Add("admin-listen", &admin_listen,
             "admin HTTP listen address for /healthz, /readyz, /metrics and /config_dump");
   flags.Add("store-address", &store_address, "the Resource Store's gRPC address (host:port)");
@@ -101,6 +102,7 @@ int main(int argc, char** argv) {
   protomesh::xds::server::SnapshotCache cache(&xds_metrics);
   auto xds_server = std::make_unique<protomesh::xds::server::XdsServer>(&cache, &xds_metrics);
   protomesh::xds::XdsController controller(namespace_, &cache, registry);
+  protomesh::xds::XdsStatusService status_service(&controller, xds_server.get(), &cache);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -113,6 +115,7 @@ int main(int argc, char** argv) {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   xds_server->RegisterServices(builder);
+  builder.RegisterService(&status_service);
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
   if (grpc_server == nullptr || grpc_port == 0) {
     spdlog::critical("cannot listen on {} (grpc-listen)", grpc_listen);

@@ -18,14 +18,17 @@ constexpr char kDescription[] =
 
 constexpr char kFooter[] =
     "\nDocuments:\n"
-    "  kind: HttpIngress        # or Service, RoutingPolicy, InstanceSet, GatewayPolicy, Trigger\n"
+    "  kind: HttpIngress        # or Service, RoutingPolicy, InstanceSet, GatewayPolicy, Trigger,\n"
+    "                           # EnvoyResource, EnvoyCluster, EnvoyListener,\n"
+    "                           # EnvoyRouteConfiguration, EnvoyClusterLoadAssignment\n"
     "  namespace: default       # optional: --namespace\n"
     "  name: public-ingress\n"
     "  id: <uuid>               # optional: UUIDv5 of namespace/name\n"
     "  spec: {...}              # the kind's fields, in protobuf's JSON form\n"
     "Without kind, spec is an Any: {\"@type\": type.googleapis.com/<message>, ...fields}.\n"
     "\nSettings: flag, else environment variable, else the TOML file of --config, else default:\n"
-    "  --server PROTOMESH_SERVER, --namespace PROTOMESH_NAMESPACE, --config PROTOMESH_CONFIG,\n"
+    "  --server PROTOMESH_SERVER, --xds-server PROTOMESH_XDS_SERVER,\n"
+    "  --namespace PROTOMESH_NAMESPACE, --config PROTOMESH_CONFIG,\n"
     "  --tls-ca-file PROTOMESH_TLS_CA_FILE, --tls-cert-file PROTOMESH_TLS_CERT_FILE,\n"
     "  --tls-key-file PROTOMESH_TLS_KEY_FILE, --tls-server-name PROTOMESH_TLS_SERVER_NAME,\n"
     "  --timeout PROTOMESH_TIMEOUT\n";
@@ -53,6 +56,8 @@ int RunCli(int argc, const char* const* argv, const std::map<std::string, std::s
                                  absl::StrCat(help, " (env ", SettingEnvironmentName(name), ")"));
   };
   add_setting("server", "-s,--server", "store address host:port [default: localhost:6680]");
+  add_setting("xds-server", "--xds-server",
+              "protomesh-xds address host:port, for xds-status [default: localhost:6690]");
   add_setting("namespace", "-n,--namespace", "namespace [default: default]");
   add_setting("config", "--config", "TOML file with any of these settings (keys like the flags)");
   add_setting("tls-ca-file", "--tls-ca-file", "PEM CA certificates to verify the store (turns TLS on)");
@@ -128,6 +133,14 @@ int RunCli(int argc, const char* const* argv, const std::map<std::string, std::s
   rollback_command->add_option("--to-revision", rollback.to_revision, "the revision to go back to")
       ->required();
 
+  XdsStatusOptions xds_status;
+  CLI::App* xds_status_command = app.add_subcommand(
+      "xds-status",
+      "show what protomesh-xds serves: resources it cannot serve as stored, and whether each "
+      "connected proxy or gRPC client is in sync (SYNCED, SENT, STALE, NACKED)");
+  xds_status_command->add_option("-o,--output", xds_status.output,
+                                 "table, yaml or json [default: table]");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -169,6 +182,8 @@ int RunCli(int argc, const char* const* argv, const std::map<std::string, std::s
     status = RunHistory(context, history);
   } else if (rollback_command->parsed()) {
     status = RunRollback(context, rollback);
+  } else if (xds_status_command->parsed()) {
+    status = RunXdsStatus(context, xds_status);
   }
   out.flush();
   if (!status.ok()) PrintError(status, err);

@@ -85,4 +85,11 @@ struct RollbackOptions {
 // Puts the resource as it was at a revision, as a new change.
 absl::Status RunRollback(CommandContext& context, const RollbackOptions& options);
 
+struct XdsStatusOptions {
+  std::string output = "table";
+};
+// What the protomesh-xds server at --xds-server serves: the resources it
+// could not serve as stored, and each connected client's sync state.
+absl::Status RunXdsStatus(CommandContext& context, const XdsStatusOptions& options);
+
 }  // namespace protomesh::ctl

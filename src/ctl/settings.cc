@@ -60,7 +60,7 @@ absl::StatusOr<std::map<std::string, Value>> ReadConfigFile(const std::string& p
 
 const std::vector<std::string>& SettingNames() {
   static const std::vector<std::string> names = {
-      "server",        "namespace",    "config",          "tls-ca-file",
+      "server",       "xds-server",    "namespace",    "config",          "tls-ca-file",
       "tls-cert-file", "tls-key-file", "tls-server-name", "timeout"};
   return names;
 }
@@ -101,6 +101,9 @@ absl::StatusOr<Settings> ResolveSettings(const std::map<std::string, std::string
     if (name == "server") {
       if (value.text.empty()) return UsageError(absl::StrCat(value.source, ": must not be empty"));
       settings.server = value.text;
+    } else if (name == "xds-server") {
+      if (value.text.empty()) return UsageError(absl::StrCat(value.source, ": must not be empty"));
+      settings.xds_server = value.text;
     } else if (name == "namespace") {
       if (std::string problem = NamespaceProblem(value.text); !problem.empty()) {
         return UsageError(absl::StrCat(value.source, ": ", problem));

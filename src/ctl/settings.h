@@ -15,6 +15,8 @@ namespace protomesh::ctl {
 
 struct Settings {
   std::string server = "localhost:6680";
+  // protomesh-xds, for xds-status.
+  std::string xds_server = "localhost:6690";
   std::string namespace_ = "default";
   // The namespace came from the --namespace flag itself, so documents
   // naming another one are refused (as kubectl does).
@@ -27,7 +29,7 @@ struct Settings {
   absl::Duration timeout = absl::Seconds(30);
 };
 
-// The settings' names: "server", "namespace", "config", "tls-ca-file",
+// The settings' names: "server", "xds-server", "namespace", "config", "tls-ca-file",
 // "tls-cert-file", "tls-key-file", "tls-server-name", "timeout".
 const std::vector<std::string>& SettingNames();
 // "tls-ca-file" -> "PROTOMESH_TLS_CA_FILE".

@@ -1,55 +1,21 @@
 #include "src/ctl/store_client.h"
 
-#include <fstream>
-#include <iterator>
-
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "src/ctl/errors.h"
+#include "src/ctl/grpc_channel.h"
 
 namespace protomesh::ctl {
 namespace {
-
-absl::StatusOr<std::string> ReadPem(const std::string& path, const std::string& flag) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return UsageError(absl::StrCat(flag, ": cannot read ", path));
-  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-}
 
 constexpr int kPageSize = 1000;
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<StoreClient>> StoreClient::Create(const Settings& settings) {
-  std::shared_ptr<grpc::ChannelCredentials> credentials;
-  bool tls = !settings.tls_ca_file.empty() || !settings.tls_cert_file.empty() ||
-             !settings.tls_server_name.empty();
-  if (tls) {
-    grpc::SslCredentialsOptions options;
-    if (!settings.tls_ca_file.empty()) {
-      auto ca = ReadPem(settings.tls_ca_file, "--tls-ca-file");
-      if (!ca.ok()) return ca.status();
-      options.pem_root_certs = *ca;
-    }
-    if (!settings.tls_cert_file.empty()) {
-      auto cert = ReadPem(settings.tls_cert_file, "--tls-cert-file");
-      if (!cert.ok()) return cert.status();
-      auto key = ReadPem(settings.tls_key_file, "--tls-key-file");
-      if (!key.ok()) return key.status();
-      options.pem_cert_chain = *cert;
-      options.pem_private_key = *key;
-    }
-    credentials = grpc::SslCredentials(options);
-  } else {
-    credentials = grpc::InsecureChannelCredentials();
-  }
-  grpc::ChannelArguments arguments;
-  if (!settings.tls_server_name.empty()) {
-    arguments.SetSslTargetNameOverride(settings.tls_server_name);
-  }
-  arguments.SetMaxReceiveMessageSize(-1);
-  auto channel = grpc::CreateCustomChannel(settings.server, credentials, arguments);
-  return std::unique_ptr<StoreClient>(new StoreClient(channel, settings.server, settings.timeout));
+  auto channel = CreateChannel(settings, settings.server);
+  if (!channel.ok()) return channel.status();
+  return std::unique_ptr<StoreClient>(new StoreClient(*channel, settings.server, settings.timeout));
 }
 
 StoreClient::StoreClient(std::shared_ptr<grpc::Channel> channel, std::string server,

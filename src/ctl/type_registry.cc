@@ -7,9 +7,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "api/types/v1/gateway.pb.h"
+#include "api/types/v1/envoy.pb.h"
 #include "api/types/v1/networking.pb.h"
 #include "api/types/v1/process.pb.h"
 #include "google/protobuf/util/type_resolver_util.h"
+#include "src/xds/envoy_api/descriptor_set.h"
 
 namespace protomesh::ctl {
 namespace {
@@ -35,15 +37,25 @@ std::unique_ptr<TypeRegistry> TypeRegistry::CreateDefault() {
   const std::string networking_node = types::v1::NetworkingNode::descriptor()->full_name();
   const std::string process = types::v1::Process::descriptor()->full_name();
   const std::string gateway_policy = types::v1::GatewayPolicy::descriptor()->full_name();
+  const std::string envoy_resource = types::v1::EnvoyResource::descriptor()->full_name();
+  // Envoy's API, so raw Envoy resources (and the typed configs inside them)
+  // can be applied from YAML.
+  if (!registry->AddSerializedFiles(xds::EnvoyApiDescriptorSet()).ok()) std::abort();
   for (const auto& [kind, type, field] : std::vector<std::tuple<std::string, std::string, std::string>>{
            {"HttpIngress", networking_node, "http_ingress"},
            {"Service", networking_node, "service"},
            {"RoutingPolicy", networking_node, "routing_policy"},
            {"InstanceSet", networking_node, "instance_set"},
            {"GatewayPolicy", gateway_policy, ""},
-           {"Trigger", process, "trigger"}}) {
+           {"Trigger", process, "trigger"},
+           {"EnvoyResource", envoy_resource, ""},
+           {"EnvoyCluster", "envoy.config.cluster.v3.Cluster", ""},
+           {"EnvoyListener", "envoy.config.listener.v3.Listener", ""},
+           {"EnvoyRouteConfiguration", "envoy.config.route.v3.RouteConfiguration", ""},
+           {"EnvoyClusterLoadAssignment", "envoy.config.endpoint.v3.ClusterLoadAssignment", ""}}) {
     absl::Status status = registry->AddKind(kind, type, field);
-    // Our own types: a failure here is a bug in this list.
+    // Our own types and the embedded Envoy API: a failure here is a bug in
+    // this list.
     if (!status.ok()) std::abort();
   }
   return registry;

@@ -3,8 +3,8 @@
 //
 // Types come from a descriptor pool layered over protobuf's generated pool,
 // so our own types (protomesh.types.v1) and the well-known types are there
-// from the start, and more can be added from a FileDescriptorSet (the xDS
-// work adds Envoy's clusters and listeners this way). Any message of the
+// from the start, and more can be added from a FileDescriptorSet (Envoy's
+// API is added this way). Any message of the
 // pool can be a spec through "@type"; a kind is a short name for a spec
 // type, optionally wrapped in an envelope message: `kind: HttpIngress` is a
 // NetworkingNode with http_ingress set.
@@ -37,7 +37,11 @@ struct Kind {
 class TypeRegistry {
  public:
   // Our types and kinds: HttpIngress, Service, RoutingPolicy and InstanceSet
-  // in a NetworkingNode, Trigger in a Process, and GatewayPolicy as itself.
+  // in a NetworkingNode, Trigger in a Process, GatewayPolicy and
+  // EnvoyResource as themselves; and Envoy's API (every type of the closure
+  // protomesh-xds uses) with the kinds EnvoyCluster, EnvoyListener,
+  // EnvoyRouteConfiguration and EnvoyClusterLoadAssignment, stored as
+  // themselves.
   static std::unique_ptr<TypeRegistry> CreateDefault();
   ~TypeRegistry();
   TypeRegistry(const TypeRegistry&) = delete;

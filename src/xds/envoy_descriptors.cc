@@ -6,16 +6,15 @@
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/util/json_util.h"
+#include "src/xds/envoy_api/descriptor_set.h"
 
 namespace protomesh::xds {
-
-extern const unsigned char kEnvoyApiDescriptorSet[];
-extern const size_t kEnvoyApiDescriptorSetSize;
 
 const google::protobuf::DescriptorPool& EnvoyDescriptorPool() {
   static const google::protobuf::DescriptorPool* pool = [] {
     google::protobuf::FileDescriptorSet set;
-    set.ParseFromArray(kEnvoyApiDescriptorSet, static_cast<int>(kEnvoyApiDescriptorSetSize));
+    const std::string_view bytes = EnvoyApiDescriptorSet();
+    set.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
     auto* built = new google::protobuf::DescriptorPool();
     // Files come in dependency order (protoc --include_imports).
     for (const auto& file : set.file()) built->BuildFile(file);

@@ -6,7 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
-#include "src/xds/translate/translator.h"
 
 namespace protomesh::xds {
 
@@ -17,8 +16,8 @@ XdsController::XdsController(std::string namespace_, server::SnapshotCache* cach
       translation_errors_(
           registry
               .AddGauge("protomesh_xds_translation_errors",
-                        "Store resources the last translation could not serve (each is logged "
-                        "once when it first fails)")
+                        "Problems the last translation found with store resources (each is "
+                        "logged once when it first appears; protomeshctl xds-status lists them)")
               .Get()),
       resources_(registry
                      .AddGauge("protomesh_xds_store_resources",
@@ -38,6 +37,11 @@ size_t XdsController::resource_count() const {
   return resources_by_id_.size();
 }
 
+std::vector<ResourceIssue> XdsController::issues() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return issues_;
+}
+
 void XdsController::Apply(const client::WatchBatch& batch) {
   std::lock_guard<std::mutex> lock(mu_);
   const auto started = std::chrono::steady_clock::now();
@@ -52,24 +56,29 @@ void XdsController::Apply(const client::WatchBatch& batch) {
   std::vector<protomesh::types::v1::Resource> resources;
   resources.reserve(resources_by_id_.size());
   for (const auto& [id, resource] : resources_by_id_) resources.push_back(resource);
-  Translation translation = Translate(resources, batch.revision);
+  CheckedTranslation checked = translator_.Translate(resources, batch.revision);
+  const Translation& translation = checked.translation;
   cache_->Update(translation.snapshots);
 
   std::set<std::string> current;
-  for (const TranslationError& error : translation.errors) {
-    std::string key = absl::StrCat(error.namespace_, "/", error.name, " (", error.id,
-                                   "): ", error.message);
-    if (reported_.count(key) == 0 && current.count(key) == 0) {
-      spdlog::warn("cannot serve {}", key);
+  for (const ResourceIssue& issue : checked.issues) {
+    std::string line = absl::StrCat(issue.namespace_, "/", issue.name, " (", issue.id,
+                                    ") at revision ", issue.revision, ": ", issue.message);
+    if (issue.serving_revision != 0) {
+      absl::StrAppend(&line, "; serving its last good version, revision ", issue.serving_revision);
     }
-    current.insert(std::move(key));
+    if (reported_.count(line) == 0 && current.count(line) == 0) {
+      spdlog::warn("cannot serve {}", line);
+    }
+    current.insert(std::move(line));
   }
-  for (const std::string& key : reported_) {
-    if (current.count(key) == 0) spdlog::info("resolved: {}", key);
+  for (const std::string& line : reported_) {
+    if (current.count(line) == 0) spdlog::info("resolved: {}", line);
   }
   reported_ = std::move(current);
+  issues_ = std::move(checked.issues);
 
-  translation_errors_.Set(static_cast<double>(translation.errors.size()));
+  translation_errors_.Set(static_cast<double>(issues_.size()));
   resources_.Set(static_cast<double>(resources_by_id_.size()));
   revision_gauge_.Set(static_cast<double>(batch.revision));
   translations_.Increment();
@@ -81,12 +90,12 @@ void XdsController::Apply(const client::WatchBatch& batch) {
     spdlog::info("namespace {}: snapshot at revision {}: {} resource(s), {} node cluster(s), {} "
                  "error(s), translated in {:.1f} ms",
                  namespace_, batch.revision, resources_by_id_.size(),
-                 translation.snapshots.size(), translation.errors.size(), millis);
+                 translation.snapshots.size(), issues_.size(), millis);
   } else {
     spdlog::debug("namespace {}: revision {}: {} updated, {} dropped, {} node cluster(s), {} "
                   "error(s), translated in {:.1f} ms",
                   namespace_, batch.revision, batch.updated.size(), batch.dropped.size(),
-                  translation.snapshots.size(), translation.errors.size(), millis);
+                  translation.snapshots.size(), issues_.size(), millis);
   }
 }
 

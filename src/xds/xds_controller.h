@@ -1,17 +1,20 @@
 #pragma once
 // The xDS daemon's core: the resources of one store namespace, kept up to
 // date from a ResourceWatcher's batches, translated as a whole after every
-// batch and handed to the SnapshotCache the xDS server serves.
+// batch (keeping the last good version of a resource that breaks) and
+// handed to the SnapshotCache the xDS server serves.
 #include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "api/types/v1/resource.pb.h"
 #include "src/client/resource_watcher.h"
 #include "src/common/metrics.h"
+#include "src/xds/last_good_translator.h"
 #include "src/xds/server/snapshot_cache.h"
 
 namespace protomesh::xds {
@@ -29,12 +32,15 @@ class XdsController {
   // applied one at a time.
   void Apply(const client::WatchBatch& batch);
 
+  const std::string& namespace_name() const { return namespace_; }
   // The first snapshot was applied: the cache serves the store's state.
   bool synced() const { return synced_.load(); }
   // The store revision of the last batch applied (0 before the first).
   int64_t revision() const { return revision_.load(); }
   // Resources currently held.
   size_t resource_count() const;
+  // What the last translation could not serve as it is.
+  std::vector<ResourceIssue> issues() const;
 
  private:
   const std::string namespace_;
@@ -46,7 +52,9 @@ class XdsController {
 
   mutable std::mutex mu_;  // guards the fields below, held for a whole Apply
   std::map<std::string, protomesh::types::v1::Resource> resources_by_id_;
-  // The error messages of the last translation: a message is logged when
+  LastGoodTranslator translator_;
+  std::vector<ResourceIssue> issues_;
+  // The issues of the last translation as log lines: a line is logged when
   // it first appears, not again while it persists.
   std::set<std::string> reported_;
 

@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "api/types/v1/envoy.pb.h"
 #include "api/types/v1/gateway.pb.h"
 #include "api/types/v1/networking.pb.h"
 #include "api/types/v1/process.pb.h"
@@ -327,12 +328,16 @@ TEST_F(CtlTest, BadFilesAreRejectedWithTheirExactErrorAndNothingIsWritten) {
        "HttpFilter.JwtAuthn.Provider; known fields: provider_name, forward, issuer, audiences, "
        "remote_jwks, claim_to_headers, from_headers, local_jwks"},
       {"unknown-kind.yaml", "kind: Ingress\nname: a\nspec: {}\n",
-       "unknown-kind.yaml: document 1 (line 1): unknown kind \"Ingress\"; known kinds: GatewayPolicy, "
-       "HttpIngress, InstanceSet, RoutingPolicy, Service, Trigger"},
+       "unknown-kind.yaml: document 1 (line 1): unknown kind \"Ingress\"; known kinds: EnvoyCluster, "
+       "EnvoyClusterLoadAssignment, EnvoyListener, EnvoyResource, EnvoyRouteConfiguration, "
+       "GatewayPolicy, HttpIngress, InstanceSet, RoutingPolicy, Service, Trigger"},
       {"unknown-type.yaml", "name: a\nspec:\n  \"@type\": type.googleapis.com/protomesh.types.v1.Cluster\n",
        "unknown-type.yaml: document 1 (line 3): unknown type "
        "\"type.googleapis.com/protomesh.types.v1.Cluster\" in \"@type\"; spec types: "
-       "protomesh.types.v1.GatewayPolicy, protomesh.types.v1.NetworkingNode, protomesh.types.v1.Process "
+       "envoy.config.cluster.v3.Cluster, envoy.config.endpoint.v3.ClusterLoadAssignment, "
+       "envoy.config.listener.v3.Listener, envoy.config.route.v3.RouteConfiguration, "
+       "protomesh.types.v1.EnvoyResource, protomesh.types.v1.GatewayPolicy, "
+       "protomesh.types.v1.NetworkingNode, protomesh.types.v1.Process "
        "(any message of the type registry may be named)"},
       {"bad-enum.yaml", "kind: GatewayPolicy\nname: a\nspec:\n  http: {method: FETCH, path: /}\n",
        "bad-enum.yaml: document 1 (line 4): unknown value \"FETCH\" for field \"method\" (HttpMethod); "
@@ -397,6 +402,83 @@ TEST_F(CtlTest, ExplicitNamespaceMustMatchTheDocuments) {
   result = Ctl({"apply", "-n", ns_, "-f", path});
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(Stored().size(), 1u);
+}
+
+constexpr char kRawEnvoyResources[] = R"(kind: EnvoyCluster
+name: raw-backend
+spec:
+  name: raw-backend
+  connect_timeout: 1s
+  type: STATIC
+  load_assignment:
+    cluster_name: raw-backend
+    endpoints:
+    - lb_endpoints:
+      - endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 9000}}}
+---
+kind: EnvoyResource
+name: edge-listener
+spec:
+  xds_cluster_name: edge
+  resource:
+    "@type": type.googleapis.com/envoy.config.listener.v3.Listener
+    name: raw-listener
+    address: {socket_address: {address: 0.0.0.0, port_value: 9090}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: raw
+          route_config:
+            name: raw
+            virtual_hosts: [{name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: raw-backend}}]}]
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+)";
+
+TEST_F(CtlTest, RawEnvoyResourcesApplyFromYamlAndRoundTrip) {
+  std::string file = Write("envoy.yaml", kRawEnvoyResources);
+  auto applied = Ctl({"-n", ns_, "apply", "-f", file});
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  EXPECT_THAT(applied.output, HasSubstr(absl::StrCat("envoycluster/raw-backend (ns ", ns_, ") created")));
+  EXPECT_THAT(applied.output, HasSubstr(absl::StrCat("envoyresource/edge-listener (ns ", ns_, ") created")));
+
+  // Stored as Envoy's own types: the cluster as itself, the listener in an
+  // EnvoyResource that scopes it to node cluster edge.
+  Resource cluster = StoredNamed("raw-backend");
+  EXPECT_EQ(cluster.spec().type_url(), "type.googleapis.com/envoy.config.cluster.v3.Cluster");
+  Resource wrapped = StoredNamed("edge-listener");
+  protomesh::types::v1::EnvoyResource envoy_resource;
+  ASSERT_TRUE(wrapped.spec().UnpackTo(&envoy_resource));
+  EXPECT_EQ(envoy_resource.xds_cluster_name(), "edge");
+  EXPECT_EQ(envoy_resource.resource().type_url(),
+            "type.googleapis.com/envoy.config.listener.v3.Listener");
+  EXPECT_FALSE(envoy_resource.resource().value().empty());
+
+  int64_t revision = Head();
+  for (const std::string format : {"yaml", "json"}) {
+    auto got = Ctl({"-n", ns_, "get", "-o", format});
+    ASSERT_EQ(got.exit_code, 0) << got.output;
+    EXPECT_THAT(got.output, HasSubstr("envoy.extensions.filters.http.router.v3.Router"));
+    auto again = Ctl({"apply", "-f", "-"}, got.output);
+    ASSERT_EQ(again.exit_code, 0) << again.output;
+    EXPECT_THAT(again.output, HasSubstr("no changes: 0 created, 0 updated, 2 unchanged, 0 pruned\n"))
+        << format << "\n" << got.output;
+  }
+  EXPECT_EQ(Head(), revision);
+
+  // A misspelt Envoy field is an invalid-input error naming it; nothing is written.
+  std::string bad = Write("bad-envoy.yaml", absl::StrReplaceAll(kRawEnvoyResources,
+                                                                {{"stat_prefix", "stats_prefix"}}));
+  auto rejected = Ctl({"-n", ns_, "apply", "-f", bad});
+  EXPECT_EQ(rejected.exit_code, 3);
+  EXPECT_THAT(rejected.output,
+              HasSubstr("document 2 (line 26): unknown field \"stats_prefix\" in "
+                        "envoy.extensions.filters.network.http_connection_manager.v3."
+                        "HttpConnectionManager; known fields: "));
+  EXPECT_EQ(Head(), revision);
 }
 
 TEST_F(CtlTest, GetOutputAppliesBackUnchanged) {
@@ -604,8 +686,8 @@ TEST_F(CtlTest, SettingsComeFromFlagsThenEnvironmentThenConfigFile) {
   auto bad = Ctl({"--config", bad_config, "get"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_EQ(bad.output, "error: config file " + bad_config +
-                            ": unknown key \"namespce\"; known keys: server, namespace, tls-ca-file, "
-                            "tls-cert-file, tls-key-file, tls-server-name, timeout\n");
+                            ": unknown key \"namespce\"; known keys: server, xds-server, namespace, "
+                            "tls-ca-file, tls-cert-file, tls-key-file, tls-server-name, timeout\n");
   auto bad_flag = Ctl({"get", "-o", "xml"});
   EXPECT_EQ(bad_flag.exit_code, 2);
   EXPECT_EQ(bad_flag.output, "error: unknown output format \"xml\" for -o; known formats: table, yaml, json\n");

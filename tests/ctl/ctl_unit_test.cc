@@ -209,8 +209,9 @@ spec:
 labels: {app: x}
 spec: {}
 )"),
-            "test.yaml: document 2 (line 5): unknown kind \"Servise\"; known kinds: GatewayPolicy, "
-            "HttpIngress, InstanceSet, RoutingPolicy, Service, Trigger\n"
+            "test.yaml: document 2 (line 5): unknown kind \"Servise\"; known kinds: EnvoyCluster, "
+            "EnvoyClusterLoadAssignment, EnvoyListener, EnvoyResource, EnvoyRouteConfiguration, "
+            "GatewayPolicy, HttpIngress, InstanceSet, RoutingPolicy, Service, Trigger\n"
             "test.yaml: document 3 (line 13): field \"port\" expects an integer (int32); got "
             "\"http\"\n"
             "test.yaml: document 3 (line 13): unknown value \"TRANSPORT_PROTOCOL_SCTP\" for field "
@@ -220,8 +221,9 @@ spec: {}
             "fields: kind, namespace, name, id, spec, status\n"
             "test.yaml: document 4 (line 15): the document has no name\n"
             "test.yaml: document 4 (line 16): the document has no kind and its spec no \"@type\"; "
-            "give a kind (GatewayPolicy, HttpIngress, InstanceSet, RoutingPolicy, Service, "
-            "Trigger) or a spec \"@type\"");
+            "give a kind (EnvoyCluster, EnvoyClusterLoadAssignment, EnvoyListener, EnvoyResource, "
+            "EnvoyRouteConfiguration, GatewayPolicy, HttpIngress, InstanceSet, RoutingPolicy, "
+            "Service, Trigger) or a spec \"@type\"");
 }
 
 TEST_F(CtlUnitTest, ValueProblems) {
@@ -242,12 +244,22 @@ TEST_F(CtlUnitTest, ValueProblems) {
       "instance_application_protocol_options): give only one");
   EXPECT_EQ(ErrorOf("kind: HttpFilter\nname: a\nspec: {}\n"),
             "test.yaml: document 1 (line 1): unknown kind \"HttpFilter\"; known kinds: "
-            "GatewayPolicy, HttpIngress, InstanceSet, RoutingPolicy, Service, Trigger");
-  EXPECT_EQ(ErrorOf("name: a\nspec: {\"@type\": type.googleapis.com/envoy.config.cluster.v3.Cluster}\n"),
+            "EnvoyCluster, EnvoyClusterLoadAssignment, EnvoyListener, EnvoyResource, "
+            "EnvoyRouteConfiguration, GatewayPolicy, HttpIngress, InstanceSet, RoutingPolicy, "
+            "Service, Trigger");
+  EXPECT_EQ(ErrorOf("name: a\nspec: {\"@type\": type.googleapis.com/envoy.config.cluster.v3.Clustr}\n"),
             "test.yaml: document 1 (line 2): unknown type "
-            "\"type.googleapis.com/envoy.config.cluster.v3.Cluster\" in \"@type\"; spec types: "
-            "protomesh.types.v1.GatewayPolicy, protomesh.types.v1.NetworkingNode, "
-            "protomesh.types.v1.Process (any message of the type registry may be named)");
+            "\"type.googleapis.com/envoy.config.cluster.v3.Clustr\" in \"@type\"; spec types: "
+            "envoy.config.cluster.v3.Cluster, envoy.config.endpoint.v3.ClusterLoadAssignment, "
+            "envoy.config.listener.v3.Listener, envoy.config.route.v3.RouteConfiguration, "
+            "protomesh.types.v1.EnvoyResource, protomesh.types.v1.GatewayPolicy, "
+            "protomesh.types.v1.NetworkingNode, protomesh.types.v1.Process (any message of the "
+            "type registry may be named)");
+  // Envoy's own types are there, with their field names in errors.
+  EXPECT_THAT(ErrorOf("kind: EnvoyCluster\nname: a\nspec:\n  name: a\n  lb_polcy: ROUND_ROBIN\n"),
+              ::testing::StartsWith("test.yaml: document 1 (line 5): unknown field \"lb_polcy\" in "
+                                    "envoy.config.cluster.v3.Cluster; known fields: "
+                                    "transport_socket_matches, name, alt_stat_name, type,"));
   EXPECT_EQ(ErrorOf("kind: Service\nname: a\nid: 42\nnamespace: Prod\nspec: {}\n"),
             "test.yaml: document 1 (line 4): namespace \"Prod\" is not a DNS label (1 to 63 "
             "lowercase letters, digits or '-', starting and ending with a letter or digit)\n"

@@ -1,0 +1,18 @@
+#pragma once
+// A gRPC channel to one of Protomesh's servers (the store, protomesh-xds)
+// from protomeshctl's settings: TLS when any TLS setting is given.
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/statusor.h"
+#include "src/ctl/settings.h"
+
+namespace protomesh::ctl {
+
+// Reads the TLS files (a missing one is a usage error); connects lazily.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateChannel(const Settings& settings,
+                                                             const std::string& address);
+
+}  // namespace protomesh::ctl
