@@ -374,23 +374,35 @@ TEST(DeployTest, ReadmeDocumentsEverySettingWithItsEnvironmentVariableAndDefault
   }
 }
 
-TEST(DeployTest, ReadmeRunsTheStoreOnlyWithExistingFlags) {
-  auto help = ParseHelp(StoreHelp());
+// Every command line of README.md that runs one of our binaries from the
+// build tree uses only flags that binary has; the quick start runs
+// protomesh-all-in-one.
+TEST(DeployTest, ReadmeRunsBinariesOnlyWithExistingFlags) {
   std::string readme = ReadFile(kRoot + "/README.md");
   static const std::regex flag_re(R"(\s--([a-z0-9-]+))");
-  int commands = 0;
-  for (absl::string_view line : absl::StrSplit(readme, '\n')) {
-    size_t at = line.find("build/cmd/protomesh-store/protomesh-store ");
-    if (at == absl::string_view::npos) continue;
-    ++commands;
-    std::string args(line.substr(at));
-    for (auto it = std::sregex_iterator(args.begin(), args.end(), flag_re);
-         it != std::sregex_iterator(); ++it) {
-      EXPECT_TRUE(help.count((*it)[1].str()))
-          << "README.md runs protomesh-store with --" << (*it)[1] << ", which it does not have";
+  std::map<std::string, int> commands;
+  for (const auto& [name, binary] : std::map<std::string, std::string>{
+           {"protomesh-store", kStoreBinary},
+           {"protomesh-xds", PROTOMESH_XDS_BIN},
+           {"protomesh-all-in-one", PROTOMESH_ALL_IN_ONE_BIN}}) {
+    auto help_output = RunCommand({binary, "--help"});
+    ASSERT_TRUE(help_output.ok()) << help_output.status();
+    auto help = ParseHelp(help_output->output);
+    const std::string invocation = absl::StrCat("build/cmd/", name, "/", name, " ");
+    for (absl::string_view line : absl::StrSplit(readme, '\n')) {
+      size_t at = line.find(invocation);
+      if (at == absl::string_view::npos) continue;
+      ++commands[name];
+      std::string args(line.substr(at));
+      for (auto it = std::sregex_iterator(args.begin(), args.end(), flag_re);
+           it != std::sregex_iterator(); ++it) {
+        EXPECT_TRUE(help.count((*it)[1].str()))
+            << "README.md runs " << name << " with --" << (*it)[1] << ", which it does not have";
+      }
     }
   }
-  EXPECT_GT(commands, 0) << "README.md never shows how to run build/cmd/protomesh-store/protomesh-store";
+  EXPECT_GT(commands["protomesh-all-in-one"], 0)
+      << "README.md never shows how to run build/cmd/protomesh-all-in-one/protomesh-all-in-one";
 }
 
 TEST(DeployTest, ReadmeNamesEveryStoreMetric) {
