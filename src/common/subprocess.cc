@@ -126,7 +126,7 @@ absl::StatusOr<std::pair<int, std::string>> MakeOutputFile(const std::string& pr
 // binary is an error here rather than exit code 127 later.
 absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv,
                             const std::map<std::string, std::string>& env, int stdin_fd,
-                            int output_fd) {
+                            int output_fd, int stderr_fd) {
   if (argv.empty()) return absl::InvalidArgumentError("empty argv");
 
   std::map<std::string, std::string> merged;
@@ -189,7 +189,8 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv,
     dfl.sa_handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);
     const int in = stdin_fd >= 0 ? stdin_fd : open("/dev/null", O_RDONLY);
-    if (in >= 0 && Redirect(in, 0) && Redirect(output_fd, 1) && Redirect(output_fd, 2)) {
+    if (in >= 0 && Redirect(in, 0) && Redirect(output_fd, 1) &&
+        Redirect(stderr_fd >= 0 ? stderr_fd : output_fd, 2)) {
       execve(program.c_str(), argv_ptrs.data(), env_ptrs.data());
     }
     const int err = errno;

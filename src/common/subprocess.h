@@ -31,13 +31,14 @@ absl::StatusOr<CommandResult> RunCommand(
     std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 // Forks and execs `argv` as RunCommand does, with stdin from `stdin_fd`
-// (/dev/null when -1) and stdout and stderr to `output_fd`. The child starts
+// (/dev/null when -1), stdout to `output_fd` and stderr to `stderr_fd`
+// (`output_fd` too when -1). The child starts
 // with no blocked or ignored signals and gets SIGKILL when the thread that
 // called Spawn exits (PR_SET_PDEATHSIG), so call it from a thread that
 // outlives the child.
 absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv,
                             const std::map<std::string, std::string>& env, int stdin_fd,
-                            int output_fd);
+                            int output_fd, int stderr_fd = -1);
 
 // Waits up to `timeout` for `pid` to exit and reaps it; its exit code (or
 // 128 + signal), or nullopt while it runs. -1 when it is not our child.

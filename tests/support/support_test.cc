@@ -341,6 +341,35 @@ TEST(ChildProcessTest, ChildDiesWithItsParent) {
   EXPECT_TRUE(WaitUntil([&] { return ProcessDead(pid); }));
 }
 
+TEST(ChildProcessTest, InteractiveChildAnswersLineByLine) {
+  auto child = ChildProcess::StartInteractive(
+      {"/bin/sh", "-c", "echo started >&2; while read line; do echo \"got $line\"; done"});
+  ASSERT_TRUE(child.ok()) << child.status();
+  ASSERT_TRUE((*child)->WriteLine("one").ok());
+  ASSERT_TRUE((*child)->WriteLine("two").ok());
+  EXPECT_EQ((*child)->ReadLine(10s).value_or("(none)"), "got one");
+  EXPECT_EQ((*child)->ReadLine(10s).value_or("(none)"), "got two");
+  EXPECT_EQ((*child)->ReadLine(50ms).status().code(), absl::StatusCode::kDeadlineExceeded);
+  // stderr still goes to the log.
+  EXPECT_TRUE(WaitUntil([&] { return (*child)->Output() == "started\n"; })) << (*child)->Output();
+}
+
+TEST(ChildProcessTest, InteractiveChildThatExitedClosesItsPipes) {
+  auto child = ChildProcess::StartInteractive({"/bin/sh", "-c", "echo last"});
+  ASSERT_TRUE(child.ok()) << child.status();
+  EXPECT_EQ((*child)->ReadLine(10s).value_or("(none)"), "last");
+  EXPECT_EQ((*child)->ReadLine(10s).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ((*child)->WaitForExit(10s), 0);
+  EXPECT_EQ((*child)->WriteLine("late").code(), absl::StatusCode::kUnavailable);  // No SIGPIPE.
+}
+
+TEST(ChildProcessTest, OnlyInteractiveChildrenTakeLines) {
+  auto child = ChildProcess::Start({"true"});
+  ASSERT_TRUE(child.ok()) << child.status();
+  EXPECT_EQ((*child)->WriteLine("x").code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*child)->ReadLine(10ms).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(RunCommandTest, PassesStdin) {
   auto result = RunCommand({"cat"}, {}, "line 1\nline 2\n");
   ASSERT_TRUE(result.ok()) << result.status();
