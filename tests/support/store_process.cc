@@ -1,10 +1,9 @@
 #include "tests/support/store_process.h"
 
-#include <httplib.h>
-
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "tests/support/http_get.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/wait.h"
 
@@ -63,12 +62,7 @@ std::unique_ptr<protomesh::services::v1::ResourceStore::Stub> StoreProcess::NewS
 std::string StoreProcess::grpc_address() const { return absl::StrCat("127.0.0.1:", grpc_port_); }
 
 std::pair<int, std::string> StoreProcess::AdminGet(const std::string& path) const {
-  httplib::Client client("127.0.0.1", admin_port_);
-  client.set_connection_timeout(1, 0);
-  client.set_read_timeout(5, 0);
-  auto result = client.Get(path.c_str());
-  if (!result) return {0, ""};
-  return {result->status, result->body};
+  return HttpGet(admin_port_, path);
 }
 
 double StoreProcess::Metric(const std::string& series) const {
