@@ -145,6 +145,9 @@ void XdsRoutingTest::ExpectClientFollowsTheStore(const std::string& node_id) {
 
   // 5. Re-adding it recovers, with the split still in place.
   Put(Networking(kNamespace, "echo-a", ServiceNode("echo-a", kNodeCluster, "echo")));
+  if (!SeesReturningListener()) {
+    ASSERT_NO_FATAL_FAILURE(ConnectClient(node_id));
+  }
   auto recovered =
       CallUntil(*client_, 20, [](const CallTally& tally) { return tally.failures == 0; });
   ASSERT_TRUE(recovered.ok()) << "calls did not recover: " << recovered.status();

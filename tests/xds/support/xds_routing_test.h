@@ -29,12 +29,19 @@ class XdsRoutingTest : public ::testing::Test {
   virtual absl::StatusOr<std::unique_ptr<RoutingClient>> Connect(const std::string& target,
                                                                  const std::string& bootstrap) = 0;
 
+  // Whether a client whose Listener was deleted sees it again when the
+  // same Listener comes back. grpc-js-xds 1.14.1 does not: it keeps the
+  // deleted resource cached, finds the returning one equal to it and tells
+  // nobody (grpc/grpc-node#3074), so its channel never recovers.
+  virtual bool SeesReturningListener() const { return true; }
+
   // Service "echo" on backends a and b, and a client (node id `node_id`)
   // that must follow, each within a bounded wait: round robin reaches both;
   // dropping instance b moves all calls to a; a 90/10 split between
   // services on a and on b; dropping the service makes calls fail;
-  // re-adding it recovers. Then protomesh-xds must list the client in
-  // /config_dump and report no translation errors.
+  // re-adding it recovers (with a new client unless SeesReturningListener).
+  // Then protomesh-xds must list the client in /config_dump and report no
+  // translation errors.
   void ExpectClientFollowsTheStore(const std::string& node_id);
 
   void Put(const protomesh::types::v1::Resource& resource);
