@@ -21,6 +21,7 @@
 #include "tests/support/child_process.h"
 #include "tests/support/store_process.h"
 #include "tests/support/wait.h"
+#include "tests/xds/support/xds_process.h"
 
 namespace protomesh::testing {
 namespace {
@@ -58,12 +59,7 @@ class XdsStatusTest : public ::testing::Test {
     auto store = StoreProcess::StartOnFreshDatabase("xds_status");
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = store->release();
-    xds_port_ = FreePort();
-    const int admin_port = FreePort();
-    auto xds = ChildProcess::Start({PROTOMESH_XDS_BIN, absl::StrCat("--grpc-listen=127.0.0.1:", xds_port_),
-                                    absl::StrCat("--admin-listen=127.0.0.1:", admin_port),
-                                    "--store-address=" + store_->grpc_address(),
-                                    absl::StrCat("--namespace=", kNamespace)});
+    auto xds = XdsProcess::Start(store_->grpc_address(), kNamespace);
     ASSERT_TRUE(xds.ok()) << xds.status();
     xds_ = xds->release();
   }
@@ -79,7 +75,7 @@ class XdsStatusTest : public ::testing::Test {
 
   CommandResult Ctl(std::vector<std::string> args, const std::string& input = "") {
     std::vector<std::string> argv = {PROTOMESHCTL_BIN, "--server", store_->grpc_address(),
-                                     "--xds-server", absl::StrCat("127.0.0.1:", xds_port_),
+                                     "--xds-server", xds_->grpc_address(),
                                      "--namespace", kNamespace};
     argv.insert(argv.end(), args.begin(), args.end());
     auto result = RunCommand(argv, {}, input);
@@ -111,18 +107,16 @@ class XdsStatusTest : public ::testing::Test {
   }
 
   static StoreProcess* store_;
-  static ChildProcess* xds_;
-  static int xds_port_;
+  static XdsProcess* xds_;
 };
 StoreProcess* XdsStatusTest::store_ = nullptr;
-ChildProcess* XdsStatusTest::xds_ = nullptr;
-int XdsStatusTest::xds_port_ = 0;
+XdsProcess* XdsStatusTest::xds_ = nullptr;
 
 // One ADS stream of an Envoy of node cluster "edge".
 class AdsClient {
  public:
-  explicit AdsClient(int port) {
-    auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+  explicit AdsClient(const std::string& address) {
+    auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
     stub_ = discovery::AggregatedDiscoveryService::NewStub(channel);
     context_.set_deadline(std::chrono::system_clock::now() + kTimeout);
     stream_ = stub_->StreamAggregatedResources(&context_);
@@ -191,7 +185,7 @@ TEST_F(XdsStatusTest, ABrokenUpdateIsReportedAndItsLastGoodVersionStaysServed) {
                                      "  outlier_detection.max_ejection_percent is above 100\n")));
 
   // What an Envoy of node cluster edge is sent: the last good cluster.
-  AdsClient envoy(xds_port_);
+  AdsClient envoy(xds_->grpc_address());
   discovery::DiscoveryResponse clusters = envoy.Request(kClusterType);
   ASSERT_EQ(clusters.resources_size(), 1);
   envoy::config::cluster::v3::Cluster cluster;
