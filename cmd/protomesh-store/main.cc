@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
+#include "src/common/abseil_runtime.h"
 #include "src/common/absl_fmt.h"
 #include "src/common/admin_server.h"
 #include "src/common/config.h"
@@ -32,6 +33,7 @@ std::string DescribeSource(const config::Flags& flags, const std::string& name) 
 
 int main(int argc, char** argv) {
   signals::BlockTerminationSignals();
+  DisableMutexDeadlockDetection();
 
   store::StoreOptions options;
   std::string admin_listen = "0.0.0.0:6681";
