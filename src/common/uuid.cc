@@ -1,6 +1,9 @@
 #include "src/common/uuid.h"
 
+#include <openssl/rand.h>
 #include <openssl/sha.h>
+
+#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "src/common/string_view_compat.h"
@@ -63,6 +66,17 @@ Uuid V5(const Uuid& name_space, std::string_view name) {
   Uuid uuid;
   for (size_t i = 0; i < uuid.size(); ++i) uuid[i] = digest[i];
   uuid[6] = static_cast<uint8_t>((uuid[6] & 0x0f) | 0x50);  // version 5
+  uuid[8] = static_cast<uint8_t>((uuid[8] & 0x3f) | 0x80);  // variant RFC 4122
+  return uuid;
+}
+
+Uuid Random() {
+  Uuid uuid;
+  if (RAND_bytes(uuid.data(), static_cast<int>(uuid.size())) != 1) {
+    // Only when the kernel's generator is unusable; nothing sensible follows.
+    std::abort();
+  }
+  uuid[6] = static_cast<uint8_t>((uuid[6] & 0x0f) | 0x40);  // version 4
   uuid[8] = static_cast<uint8_t>((uuid[8] & 0x3f) | 0x80);  // variant RFC 4122
   return uuid;
 }

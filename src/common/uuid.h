@@ -1,7 +1,8 @@
 #pragma once
 // UUIDs (RFC 4122): parsing, formatting, and name-based version 5 UUIDs
-// (SHA-1, RFC 4122 section 4.3). Name-based ids are deterministic: the same
-// namespace UUID and name always give the same UUID.
+// (SHA-1, RFC 4122 section 4.3), and random version 4 UUIDs. Name-based ids
+// are deterministic: the same namespace UUID and name always give the same
+// UUID.
 #include <array>
 #include <cstdint>
 #include <string>
@@ -32,5 +33,8 @@ std::string Format(const Uuid& uuid);
 
 // The version 5 UUID of `name` (its bytes, as given) in `name_space`.
 Uuid V5(const Uuid& name_space, std::string_view name);
+
+// A new version 4 (random) UUID, from the system's cryptographic generator.
+Uuid Random();
 
 }  // namespace protomesh::uuid

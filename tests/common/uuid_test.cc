@@ -24,6 +24,15 @@ TEST(UuidTest, V5SetsVersionAndVariant) {
   EXPECT_EQ(Format(id), "83840053-88f7-5a9f-8e68-24e1db07e43f");
 }
 
+TEST(UuidTest, RandomSetsVersionAndVariantAndDiffers) {
+  Uuid a = Random();
+  Uuid b = Random();
+  EXPECT_EQ(a[6] >> 4, 4);
+  EXPECT_EQ(a[8] >> 6, 2);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(*Parse(Format(a)), a);
+}
+
 TEST(UuidTest, ParseAcceptsEitherCaseAndFormatsLowercase) {
   auto parsed = Parse("6BA7B810-9DAD-11D1-80B4-00C04FD430C8");
   ASSERT_TRUE(parsed.ok()) << parsed.status();
