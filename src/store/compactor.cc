@@ -25,6 +25,11 @@ constexpr const char* kDeleteSql =
     "  SELECT 1 FROM changes n WHERE n.namespace = c.namespace AND n.id = c.id"
     "    AND n.revision > c.revision AND n.revision <= $1))";
 
+// store_writers rows are only read back right after their writer lost a
+// connection; a store process leaves one behind when it stops.
+constexpr const char* kForgetWritersSql =
+    "DELETE FROM store_writers WHERE written_at < now() - interval '1 day'";
+
 }  // namespace
 
 Compactor::Compactor(std::string url, RetentionOptions options, StoreMetrics* metrics)
@@ -58,7 +63,11 @@ absl::StatusOr<int64_t> Compactor::CompactOnce() {
     int64_t target = tx.exec_params1(kTargetSql, options_.retention_revisions,
                                      absl::ToDoubleSeconds(options_.retention_age))[0]
                          .as<int64_t>();
-    if (target <= compacted) return compacted;
+    tx.exec(kForgetWritersSql);
+    if (target <= compacted) {
+      tx.commit();
+      return compacted;
+    }
     pqxx::result deleted = tx.exec_params(kDeleteSql, target);
     tx.exec_params("UPDATE compaction SET compacted_revision = $1", target);
     tx.commit();

@@ -37,6 +37,11 @@ void PgArrayLiteral::AddInt(int64_t value) {
   absl::StrAppend(&text_, value);
 }
 
+void PgArrayLiteral::AddNull() {
+  Separator();
+  text_ += "NULL";
+}
+
 void PgArrayLiteral::AddBool(bool value) {
   Separator();
   text_ += value ? 't' : 'f';

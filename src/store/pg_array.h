@@ -15,6 +15,7 @@ class PgArrayLiteral {
   void AddBytea(absl::string_view bytes);
   void AddInt(int64_t value);
   void AddBool(bool value);
+  void AddNull();
   bool empty() const { return count_ == 0; }
   size_t size() const { return count_; }
   // The literal, e.g. {"a","b"}; {} when empty.

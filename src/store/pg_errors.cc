@@ -14,11 +14,7 @@ absl::Status StatusFromCurrentException(absl::string_view what) {
   try {
     throw;
   } catch (const pqxx::in_doubt_error& e) {
-    return absl::UnavailableError(absl::StrCat(
-        kConnectionLossPrefix, " while ", what,
-        ": the connection was lost during commit, so the write may or may not have been "
-        "applied; read it back before retrying: ",
-        e.what()));
+    return InDoubtError(what, e.what());
   } catch (const pqxx::broken_connection& e) {
     return absl::UnavailableError(absl::StrCat(kConnectionLossPrefix, " while ", what, ": ", e.what()));
   } catch (const pqxx::sql_error& e) {
@@ -37,6 +33,14 @@ absl::Status StatusFromCurrentException(absl::string_view what) {
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("error while ", what, ": ", e.what()));
   }
+}
+
+absl::Status InDoubtError(absl::string_view what, absl::string_view detail) {
+  return absl::UnavailableError(absl::StrCat(
+      kConnectionLossPrefix, " while ", what,
+      ": the connection was lost during commit, so the write may or may not have been "
+      "applied; read it back before retrying: ",
+      detail));
 }
 
 bool IsConnectionLoss(const absl::Status& status) {

@@ -15,4 +15,8 @@ absl::Status StatusFromCurrentException(absl::string_view what);
 // True when the status means the connection must be dropped and reopened.
 bool IsConnectionLoss(const absl::Status& status);
 
+// UNAVAILABLE for a write whose connection was lost while it committed, so
+// that nobody knows whether it was applied; `detail` says how it was lost.
+absl::Status InDoubtError(absl::string_view what, absl::string_view detail);
+
 }  // namespace protomesh::store

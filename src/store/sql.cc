@@ -4,9 +4,11 @@ namespace protomesh::store::sql {
 
 void PrepareStatements(pqxx::connection_base& connection) {
   static constexpr std::pair<const char*, const char*> kStatements[] = {
-      {kLockRevision, kLockRevisionSql},
-      {kSelectCurrentBatch, kSelectCurrentBatchSql},
       {kWriteBatch, kWriteBatchSql},
+      {kBackendIdentity, kBackendIdentitySql},
+      {kEndBackend, kEndBackendSql},
+      {kBackendAlive, kBackendAliveSql},
+      {kWriterBatch, kWriterBatchSql},
       {kHeadRevision, kHeadRevisionSql},
       {kCompactedRevision, kCompactedRevisionSql},
       {kGetHead, kGetHeadSql},

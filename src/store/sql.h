@@ -5,7 +5,8 @@
 
 namespace protomesh::store::sql {
 
-// The channel a committing writer notifies; payload: the new revision.
+// The channel a committing writer notifies. Payload: "<last revision>
+// <first revision> <writer>" (before migration 0002: "<last revision>").
 inline constexpr const char* kChangesChannel = "protomesh_changes";
 
 // Columns that make a Resource, shared by reads of both tables.
@@ -13,73 +14,41 @@ inline constexpr const char* kChangesChannel = "protomesh_changes";
   "namespace, id::text AS id, name, type_url, spec, sha256, revision, "          \
   "(extract(epoch FROM committed_at) * 1000000)::bigint AS committed_us"
 
-// Takes the revision row's lock for the rest of the transaction: the writer
-// that holds it is the only one numbering revisions (see the migration).
-inline constexpr const char* kLockRevision = "lock_revision";
-inline constexpr const char* kLockRevisionSql =
-    "SELECT r.revision, t.ts::text, (extract(epoch FROM t.ts) * 1000000)::bigint "
-    "FROM store_revision r, (SELECT clock_timestamp() AS ts) t FOR UPDATE OF r";
-
-// Writes. The write batcher passes each column of a whole batch as one
-// array, so a transaction costs a fixed number of round trips whatever its
-// size.
-
-// $1 namespaces, $2 ids: the current rows among those keys.
-inline constexpr const char* kSelectCurrentBatch = "select_current_batch";
-inline constexpr const char* kSelectCurrentBatchSql =
-    "SELECT r.namespace, r.id::text, r.sha256, r.revision, "
-    "  (extract(epoch FROM r.committed_at) * 1000000)::bigint "
-    "FROM unnest($1::text[], $2::uuid[]) AS k(namespace, id) "
-    "CROSS JOIN LATERAL (SELECT * FROM resources"
-    "  WHERE namespace = k.namespace AND id = k.id LIMIT 1) r";
-
-// Everything a batch writes, in one statement (one round trip), each
-// column as an array:
-//   $1-$3    drops of stored resources (namespaces, ids, revisions): their
-//            change rows copy the stored row, as the statement's snapshot
-//            still has it;
-//   $4-$11   every other change row (revisions, namespaces, ids, dropped,
-//            names, type URLs, specs, sha256s);
-//   $12-$13  keys whose final state is gone (namespaces, ids);
-//   $14-$20  keys whose final state is a put, each once (namespaces, ids,
-//            names, type URLs, specs, sha256s, revisions);
-//   $21 committed_at, $22 the batch's last revision, which the statement
-//   stores and announces with NOTIFY.
-// The sub-statements touch disjoint rows, so their order does not matter.
-// Keys are looked up one by one (LATERAL, with a LIMIT that keeps the
-// planner from flattening it into a join) so that the plan is an index
-// lookup per key whatever the planner thinks of the array's size or the
-// table's: a generic plan made while the table was small seq-scans it.
+// Writes. A write transaction is one call of protomesh_write_batch
+// (migrations/0002_write_batch_function.sql), run outside a transaction
+// block so that the call commits before it answers. The write batcher passes
+// each column of a whole batch as one array:
+//   $1 writer, $2 batch number (recorded in store_writers);
+//   $3-$4   the distinct resources the batch touches (namespaces, ids);
+//   $5-$8   one entry per put and per id of a drop: its mutation, its
+//           resource (index into $3-$4), put or drop, expected revision;
+//   $9-$12  what each put writes: names, type URLs, specs, sha256s.
+// One row per entry comes back; see the migration for its columns.
 inline constexpr const char* kWriteBatch = "write_batch";
 inline constexpr const char* kWriteBatchSql =
-    "WITH stored_drops AS ("
-    "  INSERT INTO changes (revision, namespace, id, dropped, name, type_url, spec, sha256, committed_at)"
-    "  SELECT d.revision, r.namespace, r.id, true, r.name, r.type_url, r.spec, r.sha256,"
-    "    $21::timestamptz"
-    "  FROM unnest($1::text[], $2::uuid[], $3::bigint[]) AS d(namespace, id, revision)"
-    "  CROSS JOIN LATERAL (SELECT * FROM resources"
-    "    WHERE namespace = d.namespace AND id = d.id LIMIT 1) r), "
-    "other_changes AS ("
-    "  INSERT INTO changes (revision, namespace, id, dropped, name, type_url, spec, sha256, committed_at)"
-    "  SELECT c.revision, c.namespace, c.id, c.dropped, c.name, c.type_url, c.spec, c.sha256,"
-    "    $21::timestamptz"
-    "  FROM unnest($4::bigint[], $5::text[], $6::uuid[], $7::boolean[], $8::text[], $9::text[],"
-    "    $10::bytea[], $11::text[]) AS c(revision, namespace, id, dropped, name, type_url, spec, sha256)), "
-    "gone AS ("
-    "  DELETE FROM resources WHERE ctid = ANY (ARRAY("
-    "    SELECT r.ctid FROM unnest($12::text[], $13::uuid[]) AS d(namespace, id)"
-    "    CROSS JOIN LATERAL (SELECT ctid FROM resources"
-    "      WHERE namespace = d.namespace AND id = d.id LIMIT 1) r))), "
-    "upserted AS ("
-    "  INSERT INTO resources (namespace, id, name, type_url, spec, sha256, revision, committed_at)"
-    "  SELECT u.namespace, u.id, u.name, u.type_url, u.spec, u.sha256, u.revision, $21::timestamptz"
-    "  FROM unnest($14::text[], $15::uuid[], $16::text[], $17::text[], $18::bytea[], $19::text[],"
-    "    $20::bigint[]) AS u(namespace, id, name, type_url, spec, sha256, revision)"
-    "  ON CONFLICT (namespace, id) DO UPDATE SET name = EXCLUDED.name,"
-    "    type_url = EXCLUDED.type_url, spec = EXCLUDED.spec, sha256 = EXCLUDED.sha256,"
-    "    revision = EXCLUDED.revision, committed_at = EXCLUDED.committed_at), "
-    "head AS (UPDATE store_revision SET revision = $22) "
-    "SELECT pg_notify('protomesh_changes', $22::text)";
+    "SELECT * FROM protomesh_write_batch($1::uuid, $2, $3::text[], $4::uuid[], $5::int[], "
+    "$6::int[], $7::boolean[], $8::bigint[], $9::text[], $10::text[], $11::bytea[], $12::text[])";
+
+// This connection's server process, as pg_stat_activity names it.
+inline constexpr const char* kBackendIdentity = "backend_identity";
+inline constexpr const char* kBackendIdentitySql =
+    "SELECT pid, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()";
+
+// Ends the server process ($1 pid, $2 start time) of a lost connection,
+// waiting up to 5 s for it to exit; no row when it is already gone.
+inline constexpr const char* kEndBackend = "end_backend";
+inline constexpr const char* kEndBackendSql =
+    "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+    "WHERE pid = $1 AND backend_start = $2::timestamptz";
+
+// Whether that server process still exists.
+inline constexpr const char* kBackendAlive = "backend_alive";
+inline constexpr const char* kBackendAliveSql =
+    "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND backend_start = $2::timestamptz";
+
+// The last batch writer $1 committed.
+inline constexpr const char* kWriterBatch = "writer_batch";
+inline constexpr const char* kWriterBatchSql = "SELECT batch FROM store_writers WHERE writer = $1::uuid";
 
 inline constexpr const char* kHeadRevision = "head_revision";
 inline constexpr const char* kHeadRevisionSql = "SELECT revision FROM store_revision";

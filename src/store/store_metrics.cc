@@ -30,6 +30,10 @@ StoreMetrics::StoreMetrics(metrics::Registry& registry)
                         .AddGauge("protomesh_store_feed_revision",
                                   "Latest revision the change feed has published to watchers")
                         .Get()),
+      writes_queued(registry
+                        .AddGauge("protomesh_store_writes_queued",
+                                  "Write mutations waiting for the write batcher")
+                        .Get()),
       batch_mutations(registry
                           .AddHistogram("protomesh_store_batch_mutations",
                                         "Write mutations committed per database transaction",
@@ -37,7 +41,8 @@ StoreMetrics::StoreMetrics(metrics::Registry& registry)
                           .Get()),
       commit_seconds(registry
                          .AddHistogram("protomesh_store_batch_commit_seconds",
-                                       "Duration of one write transaction, lock to commit",
+                                       "Duration of one write transaction, from sending it to its "
+                                       "committed answer",
                                        metrics::LatencyBuckets())
                          .Get()),
       compacted_changes(registry

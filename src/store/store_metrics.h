@@ -14,6 +14,7 @@ struct StoreMetrics {
   metrics::Histogram& notification_lag_seconds;
   metrics::Counter& feed_reconnects;
   metrics::Gauge& feed_revision;
+  metrics::Gauge& writes_queued;
   metrics::Histogram& batch_mutations;
   metrics::Histogram& commit_seconds;
   metrics::Counter& compacted_changes;

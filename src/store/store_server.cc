@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
 #include "src/common/absl_fmt.h"
+#include "src/common/uuid.h"
 #include "api/types/v1/gateway.pb.h"
 #include "api/types/v1/networking.pb.h"
 #include "api/types/v1/process.pb.h"
@@ -21,13 +22,17 @@ absl::StatusOr<std::unique_ptr<StoreServer>> StoreServer::Start(const StoreOptio
   std::unique_ptr<StoreServer> store(new StoreServer());
   store->metrics_ = std::make_unique<StoreMetrics>(*registry);
   store->hub_ = std::make_unique<WatchHub>();
+  // Names this process's write batcher in store_writers and in its change
+  // notifications.
+  const std::string writer_id = uuid::Format(uuid::Random());
   store->feed_ = std::make_unique<ChangeFeed>(options.database_url, store->hub_.get(),
                                               store->metrics_.get(), options.feed_poll_interval);
   if (auto s = store->feed_->Start(); !s.ok()) return s;
   store->executor_ = std::make_unique<DbExecutor>(options.database_url,
                                                   options.database_pool_size, 100000);
-  store->batcher_ = std::make_unique<WriteBatcher>(options.database_url, options.batcher,
-                                                   store->metrics_.get());
+  store->batcher_ = std::make_unique<WriteBatcher>(options.database_url, writer_id,
+                                                   options.batcher, store->metrics_.get(),
+                                                   /*listener=*/nullptr);
   store->compactor_ = std::make_unique<Compactor>(options.database_url, options.retention,
                                                   store->metrics_.get());
   store->compactor_->Start();

@@ -1,7 +1,11 @@
 #include "src/store/write_batcher.h"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
+#include <stdexcept>
+#include <tuple>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -15,252 +19,273 @@
 namespace protomesh::store {
 namespace {
 
+using protomesh::types::v1::Resource;
 using protomesh::types::v1::Version;
 
-struct CurrentRow {
-  std::string sha256;
-  int64_t revision = 0;
-  int64_t committed_us = 0;
+// The columns protomesh_write_batch returns, one row per entry.
+enum Column {
+  kMutationRevision = 0,
+  kFailed,
+  kKeyExisted,
+  kKeyRevision,
+  kKeyCommittedUs,
+  kUnchanged,
+  kCommittedUs,
+  kDropOfEntry,
+  kDroppedName,
+  kDroppedTypeUrl,
+  kDroppedSpec,
+  kDroppedSha256,
 };
 
-// The time and revision numbering a transaction works with.
-struct TransactionClock {
-  int64_t next_revision = 0;
-  std::string committed_at;  // timestamptz text, as Postgres printed it
-  int64_t committed_us = 0;
-};
-
-std::string Key(absl::string_view ns, absl::string_view id) { return absl::StrCat(ns, "/", id); }
-
-// What one key looks like to the batch: its stored row, then after each
-// mutation of the batch that wrote it.
-struct KeyState {
-  std::optional<CurrentRow> current;
-  // The put of this batch whose content is the current state; null while the
-  // state is the stored one (or there is none).
-  const PutOp* written = nullptr;
-  bool touched = false;  // written or dropped by this batch
-  std::string ns, id;
-};
-using KeyStates = absl::flat_hash_map<std::string, KeyState>;
-
-// The writes a batch makes, collected while its mutations are checked and
-// numbered, then sent as a few statements over arrays (see WriteAll).
-struct BatchWrites {
-  // Change rows whose content is in memory: puts, and drops of resources
-  // this batch wrote first.
-  struct Change {
-    int64_t revision;
-    const protomesh::types::v1::Resource* resource;
-    const std::string* sha256;
-    bool dropped;
+// One protomesh_write_batch call: its array arguments, and which operation
+// of which mutation each entry (each row of the answer) stands for.
+struct BatchCall {
+  struct Entry {
+    size_t mutation;
+    size_t operation;
+    const std::string* drop_id;  // null for a put
   };
-  std::vector<Change> changes;
-  // Drops of stored resources: their change row copies the stored row.
-  struct StoredDrop {
-    const std::string* ns;
-    const std::string* id;
-    int64_t revision;
-  };
-  std::vector<StoredDrop> stored_drops;
+  std::vector<Entry> entries;
+  // Mutation m's entries are entries[first_entry[m] .. first_entry[m + 1]).
+  std::vector<size_t> first_entry;
+  PgArrayLiteral key_namespaces, key_ids;
+  PgArrayLiteral mutations, keys, puts, expected;
+  PgArrayLiteral names, type_urls, specs, hashes;
 };
+
+template <typename Batch>  // std::vector<WriteBatcher::Pending>
+BatchCall BuildCall(const Batch& batch) {
+  BatchCall call;
+  absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, size_t> key_numbers;
+  auto add_entry = [&](size_t m, size_t o, const std::string& ns, const std::string& id,
+                       const std::string* drop_id) {
+    auto [it, inserted] = key_numbers.try_emplace({ns, id}, key_numbers.size() + 1);
+    if (inserted) {
+      call.key_namespaces.AddText(ns);
+      call.key_ids.AddText(id);
+    }
+    call.entries.push_back({m, o, drop_id});
+    call.mutations.AddInt(static_cast<int64_t>(m + 1));
+    call.keys.AddInt(static_cast<int64_t>(it->second));
+    call.puts.AddBool(drop_id == nullptr);
+  };
+  for (size_t m = 0; m < batch.size(); ++m) {
+    call.first_entry.push_back(call.entries.size());
+    const auto& operations = batch[m].mutation.operations;
+    for (size_t o = 0; o < operations.size(); ++o) {
+      if (const auto* put = std::get_if<PutOp>(&operations[o])) {
+        const Resource& resource = put->resource;
+        add_entry(m, o, resource.namespace_(), resource.id(), nullptr);
+        if (put->expected_revision) {
+          call.expected.AddInt(*put->expected_revision);
+        } else {
+          call.expected.AddNull();
+        }
+        call.names.AddText(resource.name());
+        call.type_urls.AddText(resource.spec().type_url());
+        call.specs.AddBytea(resource.spec().value());
+        call.hashes.AddText(put->content_hash);
+        continue;
+      }
+      const auto& drop = std::get<DropOp>(operations[o]);
+      for (const std::string& id : drop.ids) {
+        add_entry(m, o, drop.namespace_, id, &id);
+        if (auto it = drop.expected_revisions.find(id); it != drop.expected_revisions.end()) {
+          call.expected.AddInt(it->second);
+        } else {
+          call.expected.AddNull();
+        }
+        call.names.AddText("");
+        call.type_urls.AddText("");
+        call.specs.AddBytea("");
+        call.hashes.AddText("");
+      }
+    }
+  }
+  call.first_entry.push_back(call.entries.size());
+  return call;
+}
+
+void SetTimestamp(int64_t committed_us, Version* version) {
+  version->mutable_timestamp()->set_seconds(committed_us / 1000000);
+  version->mutable_timestamp()->set_nanos(static_cast<int32_t>(committed_us % 1000000) * 1000);
+}
 
 Version MakeVersion(const std::string& sha256, int64_t revision, int64_t committed_us) {
   Version version;
   version.set_sha256_hash(sha256);
   version.set_index(revision);
-  version.mutable_timestamp()->set_seconds(committed_us / 1000000);
-  version.mutable_timestamp()->set_nanos(static_cast<int32_t>(committed_us % 1000000) * 1000);
+  SetTimestamp(committed_us, &version);
   return version;
 }
 
-absl::Status CheckExpected(const std::string& ns, const std::string& id,
-                           const std::optional<CurrentRow>& current, int64_t expected) {
-  if (expected == 0 && current) {
-    return absl::AbortedError(absl::StrCat("resource ", Key(ns, id),
-                                           " already exists at revision ", current->revision,
+// The resource as its change row holds it, field by field, as the change
+// feed would read it back (ResourceFromRow).
+Resource StoredResource(const std::string& ns, const std::string& id, const std::string& name,
+                        const std::string& type_url, std::string spec, const std::string& sha256,
+                        int64_t revision, int64_t committed_us) {
+  Resource resource;
+  resource.set_namespace_(ns);
+  resource.set_id(id);
+  resource.set_name(name);
+  resource.mutable_spec()->set_type_url(type_url);
+  resource.mutable_spec()->set_value(std::move(spec));
+  *resource.mutable_version() = MakeVersion(sha256, revision, committed_us);
+  return resource;
+}
+
+absl::Status PreconditionFailed(const std::string& ns, const std::string& id,
+                                std::optional<int64_t> current, int64_t expected) {
+  const std::string key = absl::StrCat(ns, "/", id);
+  if (expected == 0) {
+    return absl::AbortedError(absl::StrCat("resource ", key, " already exists at revision ",
+                                           current.value_or(0),
                                            "; expected_revision 0 means create only"));
   }
-  if (expected != 0 && !current) {
-    return absl::AbortedError(absl::StrCat("resource ", Key(ns, id),
+  if (!current) {
+    return absl::AbortedError(absl::StrCat("resource ", key,
                                            " does not exist; expected it at revision ", expected));
   }
-  if (expected != 0 && current->revision != expected) {
-    return absl::AbortedError(absl::StrCat("resource ", Key(ns, id), " is at revision ",
-                                           current->revision, ", not the expected revision ",
-                                           expected, "; read it again and retry"));
-  }
-  return absl::OkStatus();
+  return absl::AbortedError(absl::StrCat("resource ", key, " is at revision ", *current,
+                                         ", not the expected revision ", expected,
+                                         "; read it again and retry"));
 }
 
-// Reads the stored row of every key the batch touches, in one statement.
-template <typename Batch>  // std::vector<WriteBatcher::Pending>
-KeyStates ReadKeyStates(pqxx::work& tx, const Batch& batch) {
-  KeyStates states;
-  PgArrayLiteral namespaces, ids;
-  auto add = [&](const std::string& ns, const std::string& id) {
-    auto [it, inserted] = states.try_emplace(Key(ns, id));
-    if (!inserted) return;
-    it->second.ns = ns;
-    it->second.id = id;
-    namespaces.AddText(ns);
-    ids.AddText(id);
-  };
-  for (const auto& pending : batch) {
-    for (const Operation& operation : pending.mutation.operations) {
-      if (const auto* put = std::get_if<PutOp>(&operation)) {
-        add(put->resource.namespace_(), put->resource.id());
-      } else {
-        const auto& drop = std::get<DropOp>(operation);
-        for (const std::string& id : drop.ids) add(drop.namespace_, id);
-      }
-    }
-  }
-  if (states.empty()) return states;
-  pqxx::result rows =
-      tx.exec_prepared(sql::kSelectCurrentBatch, namespaces.Finish(), ids.Finish());
-  for (const auto& row : rows) {
-    auto it = states.find(Key(row[0].c_str(), row[1].c_str()));
-    if (it == states.end()) continue;  // cannot happen: ids come back as sent
-    it->second.current =
-        CurrentRow{row[2].c_str(), row[3].as<int64_t>(), row[4].as<int64_t>()};
-  }
-  return states;
-}
-
-// Checks every precondition of the mutation against the batch's view of
-// its keys first; a failed one changes nothing. Then numbers the mutation,
-// records its writes and updates the view, so that later mutations of the
-// batch see it.
-absl::StatusOr<MutationResult> PlanMutation(const Mutation& mutation, const TransactionClock& clock,
-                                            KeyStates& states, BatchWrites& writes) {
-  std::vector<KeyState*> put_states(mutation.operations.size(), nullptr);
-  std::vector<std::vector<KeyState*>> drop_states(mutation.operations.size());
-  bool changes_something = false;
-
-  for (size_t i = 0; i < mutation.operations.size(); ++i) {
-    const Operation& operation = mutation.operations[i];
+// The answer to mutation m, from its entries' rows.
+absl::StatusOr<MutationResult> MutationOutcome(const Mutation& mutation, const BatchCall& call,
+                                               size_t m, const pqxx::result& rows) {
+  const size_t begin = call.first_entry[m];
+  const size_t end = call.first_entry[m + 1];
+  auto resource_of = [&](const BatchCall::Entry& entry)
+      -> std::pair<const std::string&, const std::string&> {
+    const Operation& operation = mutation.operations[entry.operation];
     if (const auto* put = std::get_if<PutOp>(&operation)) {
-      const auto& resource = put->resource;
-      KeyState& state = states.at(Key(resource.namespace_(), resource.id()));
-      if (put->expected_revision) {
-        if (auto s = CheckExpected(resource.namespace_(), resource.id(), state.current,
-                                   *put->expected_revision);
-            !s.ok()) {
-          return s;
-        }
-      }
-      changes_something =
-          changes_something || !state.current || state.current->sha256 != put->content_hash;
-      put_states[i] = &state;
-    } else {
-      const auto& drop = std::get<DropOp>(operation);
-      for (const std::string& id : drop.ids) {
-        KeyState& state = states.at(Key(drop.namespace_, id));
-        if (auto it = drop.expected_revisions.find(id); it != drop.expected_revisions.end()) {
-          if (auto s = CheckExpected(drop.namespace_, id, state.current, it->second); !s.ok()) {
-            return s;
-          }
-        }
-        if (state.current) drop_states[i].push_back(&state);
-      }
-      changes_something = changes_something || !drop_states[i].empty();
+      return {put->resource.namespace_(), put->resource.id()};
     }
+    return {std::get<DropOp>(operation).namespace_, *entry.drop_id};
+  };
+  for (size_t e = begin; e < end; ++e) {
+    if (!rows[e][kFailed].as<bool>()) continue;
+    const BatchCall::Entry& entry = call.entries[e];
+    const Operation& operation = mutation.operations[entry.operation];
+    int64_t expected = 0;
+    if (const auto* put = std::get_if<PutOp>(&operation)) {
+      expected = put->expected_revision.value_or(0);
+    } else {
+      expected = std::get<DropOp>(operation).expected_revisions.at(*entry.drop_id);
+    }
+    std::optional<int64_t> current;
+    if (rows[e][kKeyExisted].as<bool>()) current = rows[e][kKeyRevision].as<int64_t>();
+    auto [ns, id] = resource_of(entry);
+    return PreconditionFailed(ns, id, current, expected);
   }
 
   MutationResult result;
-  result.revision = changes_something ? clock.next_revision : 0;
-  for (size_t i = 0; i < mutation.operations.size(); ++i) {
-    if (const auto* put = std::get_if<PutOp>(&mutation.operations[i])) {
-      KeyState& state = *put_states[i];
-      PutOutcome outcome;
-      if (state.current && state.current->sha256 == put->content_hash) {
-        outcome.unchanged = true;
-        outcome.version = MakeVersion(put->content_hash, state.current->revision,
-                                      state.current->committed_us);
-      } else {
-        writes.changes.push_back({result.revision, &put->resource, &put->content_hash, false});
-        outcome.created = !state.current;
-        outcome.version = MakeVersion(put->content_hash, result.revision, clock.committed_us);
-        state.current = CurrentRow{put->content_hash, result.revision, clock.committed_us};
-        state.written = put;
-        state.touched = true;
-      }
-      result.outcomes.emplace_back(std::move(outcome));
+  for (const Operation& operation : mutation.operations) {
+    if (std::holds_alternative<PutOp>(operation)) {
+      result.outcomes.emplace_back(PutOutcome{});
     } else {
-      DropOutcome outcome;
-      for (KeyState* state : drop_states[i]) {
-        if (state->written) {
-          writes.changes.push_back(
-              {result.revision, &state->written->resource, &state->written->content_hash, true});
-        } else {
-          writes.stored_drops.push_back({&state->ns, &state->id, result.revision});
-        }
-        state->current.reset();
-        state->written = nullptr;
-        state->touched = true;
-        outcome.dropped_ids.push_back(state->id);
+      result.outcomes.emplace_back(DropOutcome{});
+    }
+  }
+  if (begin == end) return result;  // drops of no ids
+  const pqxx::row first = rows[begin];
+  if (first[kMutationRevision].is_null()) {
+    return absl::InternalError("protomesh_write_batch failed a mutation without saying why");
+  }
+  result.revision = first[kMutationRevision].as<int64_t>();
+  for (size_t e = begin; e < end; ++e) {
+    const BatchCall::Entry& entry = call.entries[e];
+    const pqxx::row row = rows[e];
+    const bool existed = row[kKeyExisted].as<bool>();
+    auto& outcome = result.outcomes[entry.operation];
+    if (const auto* put = std::get_if<PutOp>(&mutation.operations[entry.operation])) {
+      auto& put_outcome = std::get<PutOutcome>(outcome);
+      if (row[kUnchanged].as<bool>()) {
+        put_outcome.unchanged = true;
+        put_outcome.version = MakeVersion(put->content_hash, row[kKeyRevision].as<int64_t>(),
+                                          row[kKeyCommittedUs].as<int64_t>());
+      } else {
+        put_outcome.created = !existed;
+        put_outcome.version =
+            MakeVersion(put->content_hash, result.revision, row[kCommittedUs].as<int64_t>());
       }
-      result.outcomes.emplace_back(std::move(outcome));
+    } else if (existed) {
+      std::get<DropOutcome>(outcome).dropped_ids.push_back(*entry.drop_id);
     }
   }
   return result;
 }
 
-// Sends the batch's writes in one statement (sql::kWriteBatch): the change
-// rows, the final state of each key the batch touched (deleted, or its last
-// put), the new head revision and the NOTIFY.
-void WriteAll(pqxx::work& tx, const KeyStates& states, const BatchWrites& writes,
-              const TransactionClock& clock, int64_t last_revision) {
-  PgArrayLiteral drop_namespaces, drop_ids, drop_revisions;
-  for (const auto& drop : writes.stored_drops) {
-    drop_namespaces.AddText(*drop.ns);
-    drop_ids.AddText(*drop.id);
-    drop_revisions.AddInt(drop.revision);
-  }
-  PgArrayLiteral revisions, namespaces, ids, dropped, names, type_urls, specs, hashes;
-  for (const auto& change : writes.changes) {
-    revisions.AddInt(change.revision);
-    namespaces.AddText(change.resource->namespace_());
-    ids.AddText(change.resource->id());
-    dropped.AddBool(change.dropped);
-    names.AddText(change.resource->name());
-    type_urls.AddText(change.resource->spec().type_url());
-    specs.AddBytea(change.resource->spec().value());
-    hashes.AddText(*change.sha256);
-  }
-  PgArrayLiteral gone_namespaces, gone_ids;
-  PgArrayLiteral put_namespaces, put_ids, put_names, put_type_urls, put_specs, put_hashes,
-      put_revisions;
-  for (const auto& [key, state] : states) {
-    if (!state.touched) continue;
-    if (!state.current) {
-      gone_namespaces.AddText(state.ns);
-      gone_ids.AddText(state.id);
-      continue;
+// Every change the call committed, as the change log holds it.
+template <typename Batch>
+CommittedChanges ChangesOf(const Batch& batch, const BatchCall& call, const pqxx::result& rows) {
+  CommittedChanges committed;
+  auto put_of = [&](size_t e) -> const PutOp& {
+    const BatchCall::Entry& entry = call.entries[e];
+    return std::get<PutOp>(batch[entry.mutation].mutation.operations[entry.operation]);
+  };
+  auto add = [&](int64_t revision, bool dropped, Resource resource) {
+    ChangeRecord& record = committed.records.emplace_back();
+    record.revision = revision;
+    record.dropped = dropped;
+    record.resource = std::move(resource);
+  };
+  for (size_t e = 0; e < call.entries.size(); ++e) {
+    const pqxx::row row = rows[e];
+    if (row[kMutationRevision].is_null()) continue;
+    const int64_t revision = row[kMutationRevision].as<int64_t>();
+    if (revision == 0) continue;
+    if (committed.first_revision == 0 || revision < committed.first_revision) {
+      committed.first_revision = revision;
     }
-    const auto& resource = state.written->resource;
-    put_namespaces.AddText(state.ns);
-    put_ids.AddText(state.id);
-    put_names.AddText(resource.name());
-    put_type_urls.AddText(resource.spec().type_url());
-    put_specs.AddBytea(resource.spec().value());
-    put_hashes.AddText(state.written->content_hash);
-    put_revisions.AddInt(state.current->revision);
+    committed.last_revision = std::max(committed.last_revision, revision);
+    const int64_t committed_us = row[kCommittedUs].as<int64_t>();
+    const BatchCall::Entry& entry = call.entries[e];
+    if (entry.drop_id == nullptr) {
+      if (row[kUnchanged].as<bool>()) continue;
+      const PutOp& put = put_of(e);
+      const Resource& r = put.resource;
+      add(revision, false,
+          StoredResource(r.namespace_(), r.id(), r.name(), r.spec().type_url(), r.spec().value(),
+                         put.content_hash, revision, committed_us));
+    } else if (row[kKeyExisted].as<bool>()) {
+      const auto& drop = std::get<DropOp>(batch[entry.mutation].mutation.operations[entry.operation]);
+      if (!row[kDropOfEntry].is_null()) {
+        // A drop of what this batch put: the change row holds that put.
+        const PutOp& put = put_of(row[kDropOfEntry].as<size_t>() - 1);
+        const Resource& r = put.resource;
+        add(revision, true,
+            StoredResource(r.namespace_(), r.id(), r.name(), r.spec().type_url(),
+                           r.spec().value(), put.content_hash, revision, committed_us));
+      } else {
+        pqxx::binarystring spec(row[kDroppedSpec]);
+        add(revision, true,
+            StoredResource(drop.namespace_, *entry.drop_id, row[kDroppedName].c_str(),
+                           row[kDroppedTypeUrl].c_str(), spec.str(), row[kDroppedSha256].c_str(),
+                           revision, committed_us));
+      }
+    }
   }
-  tx.exec_prepared(sql::kWriteBatch, drop_namespaces.Finish(), drop_ids.Finish(),
-                   drop_revisions.Finish(), revisions.Finish(), namespaces.Finish(), ids.Finish(),
-                   dropped.Finish(), names.Finish(), type_urls.Finish(), specs.Finish(),
-                   hashes.Finish(), gone_namespaces.Finish(), gone_ids.Finish(),
-                   put_namespaces.Finish(), put_ids.Finish(), put_names.Finish(),
-                   put_type_urls.Finish(), put_specs.Finish(), put_hashes.Finish(),
-                   put_revisions.Finish(), clock.committed_at, last_revision);
+  std::sort(committed.records.begin(), committed.records.end(),
+            [](const ChangeRecord& a, const ChangeRecord& b) {
+              return std::forward_as_tuple(a.revision, a.resource.namespace_(), a.resource.id()) <
+                     std::forward_as_tuple(b.revision, b.resource.namespace_(), b.resource.id());
+            });
+  return committed;
 }
 
 }  // namespace
 
-WriteBatcher::WriteBatcher(std::string url, WriteBatcherOptions options, StoreMetrics* metrics)
-    : url_(std::move(url)), options_(options), metrics_(metrics), thread_([this] { Run(); }) {}
+WriteBatcher::WriteBatcher(std::string url, std::string writer_id, WriteBatcherOptions options,
+                           StoreMetrics* metrics, CommitListener* listener)
+    : url_(std::move(url)),
+      writer_id_(std::move(writer_id)),
+      options_(options),
+      metrics_(metrics),
+      listener_(listener),
+      thread_([this] { Run(); }) {}
 
 WriteBatcher::~WriteBatcher() { Shutdown(); }
 
@@ -279,6 +304,7 @@ void WriteBatcher::Submit(Mutation mutation, MutationCallback done) {
     std::lock_guard lock(mu_);
     if (!stopping_ && queue_.size() < options_.max_queued_mutations) {
       queue_.push_back({std::move(mutation), std::move(done)});
+      metrics_->writes_queued.Add(1);
       if (queue_.size() == 1) wake_.notify_one();
       return;
     }
@@ -300,72 +326,144 @@ void WriteBatcher::Run() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      metrics_->writes_queued.Add(-static_cast<double>(n));
     }
     Process(batch);
   }
 }
 
 absl::Status WriteBatcher::EnsureConnected() {
-  if (connection_) return absl::OkStatus();
+  if (connection_) {
+    try {
+      // Reads whatever the server sent since the last call without waiting:
+      // a connection it closed meanwhile (a restart) fails here, before
+      // anything is sent on it.
+      connection_->get_notifs();
+      if (connection_->is_open()) return absl::OkStatus();
+    } catch (...) {
+    }
+    connection_.reset();
+  }
   auto opened = OpenConnection(url_);
   if (!opened.ok()) return opened.status();
+  try {
+    pqxx::nontransaction tx(**opened);
+    pqxx::row identity = tx.exec_prepared1(sql::kBackendIdentity);
+    backend_pid_ = identity[0].as<int64_t>();
+    backend_start_ = identity[1].c_str();
+  } catch (...) {
+    return StatusFromCurrentException("connecting");
+  }
   connection_ = *std::move(opened);
   return absl::OkStatus();
 }
 
-absl::Status WriteBatcher::ExecuteBatch(std::vector<Pending>& batch, Outcomes& outcomes,
-                                        bool& commit_attempted) {
-  commit_attempted = false;
+absl::StatusOr<bool> WriteBatcher::BatchCommitted(int64_t lost_pid, const std::string& lost_start,
+                                                  int64_t batch_number) {
   if (auto s = EnsureConnected(); !s.ok()) return s;
-  auto started = std::chrono::steady_clock::now();
   try {
-    pqxx::work tx(*connection_);
-    pqxx::row lock = tx.exec_prepared1(sql::kLockRevision);
-    const int64_t locked_revision = lock[0].as<int64_t>();
-    TransactionClock clock{locked_revision + 1, lock[1].c_str(), lock[2].as<int64_t>()};
-    outcomes.clear();
-    KeyStates states = ReadKeyStates(tx, batch);
-    BatchWrites writes;
-    for (auto& pending : batch) {
-      outcomes.push_back(PlanMutation(pending.mutation, clock, states, writes));
-      if (outcomes.back().ok() && outcomes.back()->revision != 0) ++clock.next_revision;
+    pqxx::nontransaction tx(*connection_);
+    // Each statement is its own transaction, with a fresh view of
+    // pg_stat_activity: once the process is gone, its transaction has
+    // either committed or rolled back for good.
+    tx.exec_prepared(sql::kEndBackend, lost_pid, lost_start);
+    if (tx.exec_prepared1(sql::kBackendAlive, lost_pid, lost_start)[0].as<int64_t>() != 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "the lost connection's server process (pid ", lost_pid, ") did not end"));
     }
-    const int64_t last_revision = clock.next_revision - 1;
-    if (last_revision == locked_revision) {
-      tx.abort();  // nothing to write; outcomes are no-ops or failed preconditions
-      return absl::OkStatus();
-    }
-    WriteAll(tx, states, writes, clock, last_revision);
-    commit_attempted = true;
-    tx.commit();
-    metrics_->commit_seconds.Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    metrics_->batch_mutations.Observe(static_cast<double>(batch.size()));
-    return absl::OkStatus();
+    pqxx::result row = tx.exec_prepared(sql::kWriterBatch, writer_id_);
+    return !row.empty() && row[0][0].as<int64_t>() == batch_number;
   } catch (...) {
-    absl::Status status =
-        StatusFromCurrentException(absl::StrCat("committing ", batch.size(), " write(s)"));
+    absl::Status status = StatusFromCurrentException("finding out whether a write committed");
     if (IsConnectionLoss(status)) connection_.reset();
     return status;
   }
 }
 
+absl::Status WriteBatcher::ExecuteBatch(std::vector<Pending>& batch, Outcomes& outcomes,
+                                        CommittedChanges& committed, bool& nothing_committed) {
+  nothing_committed = true;
+  if (auto s = EnsureConnected(); !s.ok()) return s;
+  const std::string what = absl::StrCat("committing ", batch.size(), " write(s)");
+  const BatchCall call = BuildCall(batch);
+  const int64_t batch_number = ++batch_number_;
+  const int64_t pid = backend_pid_;
+  const std::string started_at = backend_start_;
+  auto started = std::chrono::steady_clock::now();
+  absl::Status status;
+  pqxx::result rows;
+  try {
+    pqxx::nontransaction tx(*connection_);
+    rows = tx.exec_prepared(sql::kWriteBatch, writer_id_, batch_number,
+                            call.key_namespaces.Finish(), call.key_ids.Finish(),
+                            call.mutations.Finish(), call.keys.Finish(), call.puts.Finish(),
+                            call.expected.Finish(), call.names.Finish(), call.type_urls.Finish(),
+                            call.specs.Finish(), call.hashes.Finish());
+  } catch (...) {
+    status = StatusFromCurrentException(what);
+  }
+  if (!status.ok()) {
+    if (!IsConnectionLoss(status)) return status;  // the call failed, and its transaction with it
+    // Lost with the call in flight: it may still commit on the server.
+    connection_.reset();
+    auto applied = BatchCommitted(pid, started_at, batch_number);
+    if (applied.ok() && !*applied) return status;  // nothing committed: may run again
+    nothing_committed = false;
+    if (listener_) listener_->CommitOutcomeUnknown();
+    if (applied.ok()) {
+      spdlog::warn("a write batch committed, but its connection was lost before the answer: {}",
+                   status.message());
+      return InDoubtError(what, absl::StrCat("the transaction committed; ", status.message()));
+    }
+    spdlog::warn("a write batch's connection was lost in flight ({}); whether it committed is "
+                 "unknown: {}",
+                 status.message(), applied.status().message());
+    return InDoubtError(what, absl::StrCat(status.message(), "; whether it committed is unknown: ",
+                                           applied.status().message()));
+  }
+
+  // The call has committed (when it wrote anything).
+  nothing_committed = false;
+  try {
+    if (rows.size() != call.entries.size()) {
+      throw std::runtime_error(absl::StrCat("protomesh_write_batch answered ", rows.size(),
+                                            " rows for ", call.entries.size(), " entries"));
+    }
+    outcomes.clear();
+    for (size_t m = 0; m < batch.size(); ++m) {
+      outcomes.push_back(MutationOutcome(batch[m].mutation, call, m, rows));
+    }
+    committed = ChangesOf(batch, call, rows);
+  } catch (...) {
+    if (listener_) listener_->CommitOutcomeUnknown();
+    return absl::InternalError(absl::StrCat(
+        "the writes may have been applied, but their outcome could not be read; read them back: ",
+        StatusFromCurrentException("reading a write batch's answer").message()));
+  }
+  metrics_->commit_seconds.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  metrics_->batch_mutations.Observe(static_cast<double>(batch.size()));
+  return absl::OkStatus();
+}
+
 void WriteBatcher::Process(std::vector<Pending>& batch) {
   Outcomes outcomes;
-  bool commit_attempted = false;
-  absl::Status status = ExecuteBatch(batch, outcomes, commit_attempted);
-  // A connection lost before COMMIT was sent committed nothing: run the
-  // batch once more on a new connection.
-  if (IsConnectionLoss(status) && !commit_attempted) {
-    status = ExecuteBatch(batch, outcomes, commit_attempted);
+  CommittedChanges committed;
+  bool nothing_committed = true;
+  absl::Status status = ExecuteBatch(batch, outcomes, committed, nothing_committed);
+  // A connection lost before the batch could commit: run it once more on a
+  // new connection.
+  if (IsConnectionLoss(status) && nothing_committed) {
+    status = ExecuteBatch(batch, outcomes, committed, nothing_committed);
   }
   if (status.ok()) {
+    if (listener_ && !committed.records.empty()) listener_->Committed(std::move(committed));
     for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(outcomes[i]));
     return;
   }
   // A statement error aborts the whole transaction; run every mutation on
   // its own so that only the one at fault fails.
-  if (!IsConnectionLoss(status) && batch.size() > 1) {
+  if (!IsConnectionLoss(status) && nothing_committed && batch.size() > 1) {
     spdlog::warn("write batch of {} failed ({}); retrying its writes one by one", batch.size(),
                  status.message());
     for (auto& pending : batch) {

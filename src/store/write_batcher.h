@@ -5,11 +5,31 @@
 // queued while the previous transaction committed and runs them all in one
 // transaction: each mutation gets its own revision and its own outcome (a
 // failed precondition fails only that mutation), one NOTIFY announces them,
-// and every caller gets its reply only after the commit. A transaction
-// costs the same round trips whatever its size: BEGIN, the revision lock,
-// one read of every key the batch touches, one statement writing it all
-// (columns passed as arrays), COMMIT. Later writes of a key in the batch
-// see the earlier ones through the batch's own view of its keys.
+// and every caller gets its reply only after the commit.
+//
+// A transaction is one round trip: one call of protomesh_write_batch
+// (migrations/0002_write_batch_function.sql), outside a transaction block,
+// which takes the revision lock, reads every key the batch touches, checks
+// and numbers the mutations in order (a later write of a key sees the
+// earlier ones of the batch), writes, notifies and commits before it
+// answers. So the revision lock is held only inside the server, never
+// across a round trip. The changes it committed go to the CommitListener
+// (the change feed) before the replies.
+//
+// When it fails:
+//   * an error of the call itself rolls it back: the batch's mutations run
+//     again one by one, so that only the one at fault fails;
+//   * a connection the server closed while it was idle (a restart) is found
+//     before the call is sent, and reopened;
+//   * a connection lost while the call is in flight leaves the call free to
+//     commit on the server. The batcher reconnects, ends the lost
+//     connection's server process and reads its own row of store_writers:
+//     when the batch did not commit it runs once more on the new connection
+//     (a second loss fails it with UNAVAILABLE, nothing applied); when it
+//     did, or when that cannot be found out (the database is down), every
+//     mutation of the batch fails with UNAVAILABLE saying that it may or may
+//     not have been applied, and the listener hears that it must read the
+//     change log.
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -20,6 +40,7 @@
 
 #include <pqxx/pqxx>
 
+#include "src/store/committed_changes.h"
 #include "src/store/mutation.h"
 #include "src/store/store_metrics.h"
 
@@ -32,7 +53,10 @@ struct WriteBatcherOptions {
 
 class WriteBatcher {
  public:
-  WriteBatcher(std::string url, WriteBatcherOptions options, StoreMetrics* metrics);
+  // `writer_id` (a UUID) names this batcher in store_writers and in its
+  // notifications. `listener` may be null.
+  WriteBatcher(std::string url, std::string writer_id, WriteBatcherOptions options,
+               StoreMetrics* metrics, CommitListener* listener);
   ~WriteBatcher();  // Commits what is queued, then stops.
 
   // `done` runs on the batcher thread once the outcome is known.
@@ -48,17 +72,30 @@ class WriteBatcher {
 
   void Run();
   void Process(std::vector<Pending>& batch);
-  // Runs the batch in one transaction. Returns an error only when the
-  // transaction as a whole failed; then nothing was committed, except for an
-  // ambiguous commit (UNAVAILABLE saying so).
+  // Runs the batch as one transaction. Returns an error only when the
+  // transaction as a whole failed; `nothing_committed` then says whether
+  // it is known that nothing was committed.
   absl::Status ExecuteBatch(std::vector<Pending>& batch, Outcomes& outcomes,
-                            bool& commit_attempted);
+                            CommittedChanges& committed, bool& nothing_committed);
+  // Opens a connection unless the current one is usable.
   absl::Status EnsureConnected();
+  // After losing the connection with batch `batch_number` in flight: ends
+  // that connection's server process and tells whether the batch committed.
+  absl::StatusOr<bool> BatchCommitted(int64_t lost_pid, const std::string& lost_start,
+                                      int64_t batch_number);
 
   const std::string url_;
+  const std::string writer_id_;
   const WriteBatcherOptions options_;
   StoreMetrics* const metrics_;
-  std::unique_ptr<pqxx::connection> connection_;  // batcher thread only
+  CommitListener* const listener_;
+
+  // Batcher thread only: the connection, its server process (pid and start
+  // time, as pg_stat_activity has them), and the last batch number used.
+  std::unique_ptr<pqxx::connection> connection_;
+  int64_t backend_pid_ = 0;
+  std::string backend_start_;
+  int64_t batch_number_ = 0;
 
   std::mutex mu_;  // guards queue_ and stopping_
   std::condition_variable wake_;

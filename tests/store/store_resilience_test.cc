@@ -9,6 +9,7 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
+#include "src/store/migrations.h"
 #include "tests/support/change_log.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/store_process.h"
@@ -178,6 +179,78 @@ TEST(StoreResilienceTest, SigtermEndsWatchesAndExitsCleanly) {
   EXPECT_THAT((*store)->Output(), HasSubstr("stopped"));
 }
 
+// The server process of the store's write connection, waiting for the
+// revision lock inside protomesh_write_batch (0 when there is none).
+int64_t WriterWaitingForTheLock(pqxx::connection& connection, const std::string& database) {
+  pqxx::nontransaction tx(connection);
+  pqxx::result rows = tx.exec_params(
+      "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' "
+      "AND query LIKE '%protomesh_write_batch%'",
+      database);
+  return rows.empty() ? 0 : rows[0][0].as<int64_t>();
+}
+
+// A write transaction is one call that commits on the server even when its
+// connection is gone. When the connection is lost with the call in flight,
+// the store finds out whether it committed before it answers; here it did
+// not (its server process was ended while it waited for the revision lock),
+// so the write runs again and succeeds, once.
+TEST(StoreResilienceTest, AWriteLostInFlightBeforeItCommittedRunsAgainOnce) {
+  auto store = StoreProcess::StartOnFreshDatabase("inflight");
+  ASSERT_TRUE(store.ok()) << store.status();
+  const std::string url = (*store)->database_url();
+  auto stub = (*store)->NewStub();
+  WatchRecorder watcher((*store)->channel(), WatchOf("lost"));
+  ASSERT_TRUE(watcher.WaitForEndOfList());
+  ASSERT_TRUE(Put(*stub, MakeResource("lost", "before")).ok());
+
+  pqxx::connection holder(url);
+  pqxx::connection observer(url);
+  auto lock = std::make_unique<pqxx::work>(holder);
+  lock->exec("SELECT revision FROM store_revision FOR UPDATE");
+  absl::StatusOr<svc::PutResourceResponse> put;
+  std::thread writer([&] { put = Put(*stub, MakeResource("lost", "in-flight")); });
+  int64_t first_pid = 0;
+  ASSERT_TRUE(WaitUntil([&] { return (first_pid = WriterWaitingForTheLock(observer, "inflight")) != 0; }));
+  pqxx::nontransaction(observer).exec_params("SELECT pg_terminate_backend($1)", first_pid);
+  // The store reconnects, finds the write not committed, and sends it again.
+  int64_t second_pid = 0;
+  ASSERT_TRUE(WaitUntil([&] {
+    second_pid = WriterWaitingForTheLock(observer, "inflight");
+    return second_pid != 0 && second_pid != first_pid;
+  }));
+  lock->abort();
+  lock.reset();
+  writer.join();
+  ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_TRUE(put->created());
+
+  const auto log = ChangesInDatabase(url, "lost");
+  ASSERT_EQ(log.size(), 2u) << "each write once";
+  EXPECT_EQ(log[1].revision, put->version().index());
+  ExpectWatcherMatchesDatabase(watcher, url, "lost", "watcher");
+}
+
+// A connection the database closed while it was idle is found closed
+// before a write is sent on it, and the write goes out on a new one.
+TEST(StoreResilienceTest, AWriteConnectionClosedWhileIdleIsReplacedBeforeTheWrite) {
+  auto store = StoreProcess::StartOnFreshDatabase("idleclosed");
+  ASSERT_TRUE(store.ok()) << store.status();
+  const std::string url = (*store)->database_url();
+  auto stub = (*store)->NewStub();
+  ASSERT_TRUE(Put(*stub, MakeResource("idle", "before")).ok());
+  pqxx::connection observer(url);
+  pqxx::nontransaction tx(observer);
+  pqxx::result ended = tx.exec_params(
+      "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = $1 "
+      "AND query LIKE '%protomesh_write_batch%' AND pid <> pg_backend_pid()",
+      "idleclosed");
+  ASSERT_EQ(ended.size(), 1u);
+  auto put = Put(*stub, MakeResource("idle", "after"));
+  ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_EQ(ChangesInDatabase(url, "idle").size(), 2u);
+}
+
 TEST(StoreResilienceTest, ReplicasStartingTogetherApplyEachMigrationOnce) {
   auto& postgres = SharedPostgres();
   ASSERT_TRUE(postgres.CreateDatabase("migrate").ok());
@@ -195,7 +268,9 @@ TEST(StoreResilienceTest, ReplicasStartingTogetherApplyEachMigrationOnce) {
   }
   pqxx::connection connection(url);
   pqxx::read_transaction tx(connection);
-  EXPECT_EQ(tx.exec1("SELECT count(*) FROM schema_migrations")[0].as<int>(), 1);
+  // Each migration once (version is the table's key).
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM schema_migrations")[0].as<size_t>(),
+            store::EmbeddedMigrations().size());
   EXPECT_EQ(tx.exec1("SELECT revision FROM store_revision")[0].as<int64_t>(), 0);
 }
 
