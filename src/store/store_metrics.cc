@@ -18,10 +18,15 @@ StoreMetrics::StoreMetrics(metrics::Registry& registry)
       notification_lag_seconds(
           registry
               .AddHistogram("protomesh_store_notification_lag_seconds",
-                            "Time from a change's commit to this store reading it from the "
-                            "change log",
+                            "Time from a change's commit to the change feed publishing it "
+                            "to watchers",
                             metrics::LatencyBuckets())
               .Get()),
+      feed_changes(registry.AddCounter(
+          "protomesh_store_feed_changes_total",
+          "Changes the change feed published, by where it got them: handed over by this "
+          "process's write batcher, or read from the change log",
+          {"source"})),
       feed_reconnects(registry
                           .AddCounter("protomesh_store_feed_reconnects_total",
                                       "Times the change feed reopened its LISTEN connection")

@@ -12,6 +12,7 @@ struct StoreMetrics {
   metrics::Gauge& watch_streams;
   metrics::Counter& watch_cutoffs;
   metrics::Histogram& notification_lag_seconds;
+  metrics::Family<metrics::Counter>& feed_changes;  // source: handover, log
   metrics::Counter& feed_reconnects;
   metrics::Gauge& feed_revision;
   metrics::Gauge& writes_queued;

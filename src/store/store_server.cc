@@ -23,16 +23,16 @@ absl::StatusOr<std::unique_ptr<StoreServer>> StoreServer::Start(const StoreOptio
   store->metrics_ = std::make_unique<StoreMetrics>(*registry);
   store->hub_ = std::make_unique<WatchHub>();
   // Names this process's write batcher in store_writers and in its change
-  // notifications.
+  // notifications, which its own change feed then leaves to the hand-over.
   const std::string writer_id = uuid::Format(uuid::Random());
-  store->feed_ = std::make_unique<ChangeFeed>(options.database_url, store->hub_.get(),
+  store->feed_ = std::make_unique<ChangeFeed>(options.database_url, writer_id, store->hub_.get(),
                                               store->metrics_.get(), options.feed_poll_interval);
   if (auto s = store->feed_->Start(); !s.ok()) return s;
   store->executor_ = std::make_unique<DbExecutor>(options.database_url,
                                                   options.database_pool_size, 100000);
   store->batcher_ = std::make_unique<WriteBatcher>(options.database_url, writer_id,
                                                    options.batcher, store->metrics_.get(),
-                                                   /*listener=*/nullptr);
+                                                   store->feed_.get());
   store->compactor_ = std::make_unique<Compactor>(options.database_url, options.retention,
                                                   store->metrics_.get());
   store->compactor_->Start();

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -14,10 +15,12 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "tests/support/change_log.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/store_process.h"
 #include "tests/support/store_test_util.h"
+#include "tests/support/wait.h"
 
 namespace protomesh::testing {
 namespace {
@@ -238,6 +241,166 @@ TEST(StoreConcurrencyTest, WritesOfTheSameResourcesInOneTransactionStayConsisten
   EXPECT_EQ(seen.error, "");
   EXPECT_TRUE(seen.changes == ChangesInDatabase(url, kContended, seen.snapshot_revision));
   EXPECT_EQ(seen.state, StateInDatabase(url, kContended));
+}
+
+
+// Backends of `database` whose protomesh_write_batch call waits for a lock.
+int64_t WritesWaitingForALock(pqxx::connection& connection, const std::string& database) {
+  pqxx::nontransaction tx(connection);
+  return tx.exec_params1("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 "
+                         "AND wait_event_type = 'Lock' AND query LIKE '%protomesh_write_batch%'",
+                         database)[0]
+      .as<int64_t>();
+}
+
+// A store publishes its own writes from what its write batcher hands over,
+// and another replica reads them from the change log: both must deliver the
+// very same messages, for every kind of write, including several writes of
+// one resource in one transaction, and with both replicas' writes
+// interleaved.
+TEST(StoreConcurrencyTest, AReplicaPublishesItsOwnWritesExactlyAsAnotherReadsThemFromTheLog) {
+  constexpr char kSpace[] = "handover";
+  auto& postgres = SharedPostgres();
+  ASSERT_TRUE(postgres.CreateDatabase("handover").ok());
+  const std::string url = postgres.Url("handover");
+  auto a = StoreProcess::Start(url);
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto b = StoreProcess::Start(url);
+  ASSERT_TRUE(b.ok()) << b.status();
+  auto stub_a = (*a)->NewStub();
+  auto stub_b = (*b)->NewStub();
+
+  std::vector<Resource> stored;
+  for (int i = 0; i < 6; ++i) {
+    stored.push_back(MakeResource(kSpace, absl::StrCat("stored", i)));
+    ASSERT_TRUE(Put(*stub_a, stored.back()).ok());
+  }
+  svc::WatchResourcesRequest watch;
+  watch.set_namespace_(kSpace);
+  WatchRecorder on_a((*a)->channel(), watch);
+  WatchRecorder on_b((*b)->channel(), watch);
+  ASSERT_TRUE(on_a.WaitForEndOfList());
+  ASSERT_TRUE(on_b.WaitForEndOfList());
+
+  // While the test holds the revision lock, store a's writes queue up behind
+  // the one waiting for it, in the order sent, and then commit together.
+  pqxx::connection holder(url);
+  pqxx::connection observer(url);
+  auto lock = std::make_unique<pqxx::work>(holder);
+  lock->exec("SELECT revision FROM store_revision FOR UPDATE");
+  std::mutex mu;
+  std::vector<std::pair<int, absl::Status>> outcomes;
+  std::vector<int64_t> revisions(16, 0);
+  std::vector<std::thread> calls;
+  auto send = [&](int index, std::function<absl::StatusOr<int64_t>(svc::ResourceStore::Stub&)> call) {
+    calls.emplace_back([&, index, call] {
+      auto stub = (*a)->NewStub();
+      absl::StatusOr<int64_t> revision = call(*stub);
+      std::lock_guard lock_guard(mu);
+      outcomes.emplace_back(index, revision.status());
+      if (revision.ok()) revisions[index] = *revision;
+    });
+  };
+  auto put = [](Resource r, std::optional<int64_t> expected = {}) {
+    return [r, expected](svc::ResourceStore::Stub& stub) -> absl::StatusOr<int64_t> {
+      auto put = Put(stub, r, expected);
+      if (!put.ok()) return put.status();
+      return put->unchanged() ? 0 : put->version().index();
+    };
+  };
+  auto drop = [&](std::vector<std::string> ids) {
+    return [&, ids](svc::ResourceStore::Stub& stub) -> absl::StatusOr<int64_t> {
+      auto dropped = Drop(stub, kSpace, ids);
+      if (!dropped.ok()) return dropped.status();
+      return dropped->revision();
+    };
+  };
+  const Resource k = MakeResource(kSpace, "k", "k1");
+  send(0, put(MakeResource(kSpace, "first")));
+  ASSERT_TRUE(WaitUntil([&] { return WritesWaitingForALock(observer, "handover") == 1; }));
+  std::vector<std::function<absl::StatusOr<int64_t>(svc::ResourceStore::Stub&)>> queued = {
+      put(k),                                                             // 1: create
+      drop({k.id()}),                                                     // 2: drop what 1 put
+      put(MakeResource(kSpace, "k", "k2", k.id())),                       // 3: create again
+      drop({stored[0].id()}),                                             // 4: drop a stored one
+      put(stored[1]),                                                     // 5: unchanged
+      put(MakeResource(kSpace, "stored2", "cas", stored[2].id()), 12345),  // 6: fails
+      [&](svc::ResourceStore::Stub& stub) -> absl::StatusOr<int64_t> {    // 7: several at once
+        svc::ApplyRequest request;
+        *request.add_operations()->mutable_put()->mutable_resource() = MakeResource(kSpace, "l");
+        auto* d = request.add_operations()->mutable_drop();
+        d->set_namespace_(kSpace);
+        d->add_resource_ids(stored[3].id());
+        *request.add_operations()->mutable_put()->mutable_resource() =
+            MakeResource(kSpace, "stored4", "updated", stored[4].id());
+        auto applied = Apply(stub, request);
+        if (!applied.ok()) return applied.status();
+        return applied->revision();
+      },
+      put(MakeResource(kSpace, "k", "k3", k.id())),                       // 8: update again
+      drop({stored[5].id(), NewUuid()}),                                  // 9: one of two exists
+      drop({k.id()}),                                                     // 10: drop what 8 put
+  };
+  for (size_t i = 0; i < queued.size(); ++i) {
+    send(static_cast<int>(i) + 1, queued[i]);
+    ASSERT_TRUE(WaitUntil([&] {
+      return (*a)->Metric("protomesh_store_writes_queued") == static_cast<double>(i + 1);
+    })) << "write " << i + 1 << " was not queued";
+  }
+  lock->abort();
+  lock.reset();
+  for (auto& t : calls) t.join();
+  for (const auto& [index, status] : outcomes) {
+    if (index == 6) {
+      EXPECT_EQ(status.code(), absl::StatusCode::kAborted) << status;
+    } else {
+      EXPECT_TRUE(status.ok()) << "write " << index << ": " << status;
+    }
+  }
+  // The queued writes committed in the order sent, one revision each.
+  const std::vector<int> changing = {1, 2, 3, 4, 7, 8, 9, 10};
+  for (size_t i = 1; i < changing.size(); ++i) {
+    EXPECT_EQ(revisions[changing[i]], revisions[changing[i - 1]] + 1) << "write " << changing[i];
+  }
+  EXPECT_EQ(revisions[5], 0) << "the unchanged put";
+
+  // Both replicas' writes interleaved, one after another and at once.
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(Put(*stub_a, MakeResource(kSpace, absl::StrCat("a", i))).ok());
+    ASSERT_TRUE(Put(*stub_b, MakeResource(kSpace, absl::StrCat("b", i))).ok());
+  }
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      auto stub = (w % 2 == 0 ? *a : *b)->NewStub();
+      for (int i = 0; i < 20; ++i) {
+        auto r = MakeResource(kSpace, absl::StrCat("w", w, "-", i));
+        EXPECT_TRUE(Put(*stub, r).ok());
+        if (i % 3 == 0) EXPECT_TRUE(Drop(*stub, kSpace, {r.id()}).ok());
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+
+  const int64_t head = HeadInDatabase(url);
+  ASSERT_TRUE(on_a.WaitForRevision(head));
+  ASSERT_TRUE(on_b.WaitForRevision(head));
+  auto responses_a = on_a.responses();
+  auto responses_b = on_b.responses();
+  ASSERT_EQ(responses_a.size(), responses_b.size());
+  for (size_t i = 0; i < responses_a.size(); ++i) {
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(responses_a[i], responses_b[i]))
+        << "response " << i << " differs:\n" << responses_a[i].DebugString() << "\nvs\n"
+        << responses_b[i].DebugString();
+  }
+  WatchedHistory seen = Flatten(responses_a);
+  EXPECT_EQ(seen.error, "");
+  EXPECT_TRUE(seen.changes == ChangesInDatabase(url, kSpace, seen.snapshot_revision));
+  EXPECT_EQ(seen.state, StateInDatabase(url, kSpace));
+  for (auto* store : {a->get(), b->get()}) {
+    EXPECT_GT(store->Metric("protomesh_store_feed_changes_total{source=\"handover\"}"), 0);
+    EXPECT_GT(store->Metric("protomesh_store_feed_changes_total{source=\"log\"}"), 0);
+  }
 }
 
 }  // namespace
