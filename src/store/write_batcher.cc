@@ -285,6 +285,7 @@ WriteBatcher::WriteBatcher(std::string url, std::string writer_id, WriteBatcherO
       options_(options),
       metrics_(metrics),
       listener_(listener),
+      reply_thread_([this] { SendReplies(); }),
       thread_([this] { Run(); }) {}
 
 WriteBatcher::~WriteBatcher() { Shutdown(); }
@@ -297,6 +298,45 @@ void WriteBatcher::Shutdown() {
   }
   wake_.notify_all();
   thread_.join();
+  {
+    std::lock_guard lock(reply_mu_);
+    replies_stopping_ = true;
+  }
+  reply_wake_.notify_all();
+  reply_thread_.join();
+}
+
+void WriteBatcher::SendReplies() {
+  std::vector<Reply> replies;
+  while (true) {
+    {
+      std::unique_lock lock(reply_mu_);
+      reply_wake_.wait(lock, [&] { return replies_stopping_ || !replies_.empty(); });
+      if (replies_.empty()) return;  // stopping, and every reply is sent
+      replies.swap(replies_);
+    }
+    for (auto& reply : replies) reply.done(std::move(reply.result));
+    replies.clear();
+  }
+}
+
+void WriteBatcher::Deliver(std::vector<Pending>& batch, Outcomes& outcomes) {
+  bool more_waiting;
+  {
+    std::lock_guard lock(mu_);
+    more_waiting = !queue_.empty();
+  }
+  if (!more_waiting) {
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(outcomes[i]));
+    return;
+  }
+  {
+    std::lock_guard lock(reply_mu_);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      replies_.push_back({std::move(batch[i].done), std::move(outcomes[i])});
+    }
+  }
+  reply_wake_.notify_one();
 }
 
 void WriteBatcher::Submit(Mutation mutation, MutationCallback done) {
@@ -458,7 +498,7 @@ void WriteBatcher::Process(std::vector<Pending>& batch) {
   }
   if (status.ok()) {
     if (listener_ && !committed.records.empty()) listener_->Committed(std::move(committed));
-    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(outcomes[i]));
+    Deliver(batch, outcomes);
     return;
   }
   // A statement error aborts the whole transaction; run every mutation on

@@ -97,6 +97,21 @@ class WriteBatcher {
   std::string backend_start_;
   int64_t batch_number_ = 0;
 
+  // Replies go out on a thread of their own while more writes wait, so
+  // that the next transaction does not wait for them.
+  struct Reply {
+    MutationCallback done;
+    absl::StatusOr<MutationResult> result;
+  };
+  void Deliver(std::vector<Pending>& batch, Outcomes& outcomes);
+  void SendReplies();
+
+  std::mutex reply_mu_;  // guards replies_ and replies_stopping_
+  std::condition_variable reply_wake_;
+  std::vector<Reply> replies_;
+  bool replies_stopping_ = false;
+  std::thread reply_thread_;
+
   std::mutex mu_;  // guards queue_ and stopping_
   std::condition_variable wake_;
   std::deque<Pending> queue_;
