@@ -16,6 +16,31 @@ using Response = WatchResourcesResponse;
 
 class WatchReactor;
 
+// A queue that allocates nothing until something is queued (std::deque
+// allocates a 512-byte block up front: a kilobyte per idle watch for two).
+template <typename T>
+class Fifo {
+ public:
+  bool empty() const { return head_ == items_.size(); }
+  size_t size() const { return items_.size() - head_; }
+  T& front() { return items_[head_]; }
+  void push_back(T item) { items_.push_back(std::move(item)); }
+  void pop_front() {
+    items_[head_++] = T();
+    if (head_ == items_.size()) clear();
+  }
+  void clear() {
+    items_.clear();
+    head_ = 0;
+  }
+
+ private:
+  std::vector<T> items_;
+  size_t head_ = 0;
+};
+
+using Pages = std::vector<std::unique_ptr<Response>>;
+
 // The part of a watch the hub and the database task hold; it outlives the
 // reactor, which gRPC deletes after OnDone.
 class WatchSession : public WatchSubscriber, public std::enable_shared_from_this<WatchSession> {
@@ -31,10 +56,10 @@ class WatchSession : public WatchSubscriber, public std::enable_shared_from_this
   const std::string& ns() const { return namespace_; }
 
   // The initial part is queued: live changes above `covered` follow it.
-  void FinishInitial(std::deque<std::unique_ptr<Response>> pages, int64_t covered) {
+  void FinishInitial(Pages pages, int64_t covered) {
     {
       std::lock_guard lock(mu_);
-      initial_ = std::move(pages);
+      for (auto& page : pages) initial_.push_back(std::move(page));
       covered_revision_ = covered;
       live_started_ = true;
       while (!live_.empty() && live_.front()->revision <= covered) PopLiveLocked();
@@ -143,10 +168,10 @@ class WatchSession : public WatchSubscriber, public std::enable_shared_from_this
 
   std::mutex mu_;  // guards everything below
   WatchReactor* reactor_;  // null once gRPC is done with the stream
-  std::deque<std::unique_ptr<Response>> initial_;
+  Fifo<std::unique_ptr<Response>> initial_;
   bool live_started_ = false;
   int64_t covered_revision_ = 0;
-  std::deque<NamespaceChangePtr> live_;
+  Fifo<NamespaceChangePtr> live_;
   size_t live_bytes_ = 0;
   std::shared_ptr<const Response> in_flight_;  // may be shared with other watches
   int64_t last_sent_revision_ = 0;
@@ -227,7 +252,7 @@ void WatchSession::Flush() {
 // The state of the namespace as pages, then end_of_list.
 absl::Status ReadSnapshot(pqxx::connection& connection, const WatchResourcesRequest& request,
                           const WatchOptions& options,
-                          std::deque<std::unique_ptr<Response>>& pages, int64_t& covered) {
+                          Pages& pages, int64_t& covered) {
   ListQuery query;
   query.namespace_ = request.namespace_();
   query.type_urls.assign(request.type_urls().begin(), request.type_urls().end());
@@ -257,7 +282,7 @@ absl::Status ReadSnapshot(pqxx::connection& connection, const WatchResourcesRequ
 // the change log, one message per revision; `covered` is that head.
 absl::Status ReadReplay(pqxx::connection& connection, const WatchResourcesRequest& request,
                         const WatchOptions& options,
-                        std::deque<std::unique_ptr<Response>>& pages, int64_t& covered) {
+                        Pages& pages, int64_t& covered) {
   std::set<std::string> types(request.type_urls().begin(), request.type_urls().end());
   int64_t after = request.resume_after_revision();
   // Runs at least once, so that a revision the log cannot serve (compacted,
@@ -291,30 +316,34 @@ grpc::ServerWriteReactor<WatchResourcesResponse>* StartWatch(
   std::shared_ptr<WatchSession> session = reactor->session();
   hub->Subscribe(request.namespace_(), session);
 
-  auto pages = std::make_shared<std::deque<std::unique_ptr<Response>>>();
-  auto covered = std::make_shared<int64_t>(0);
+  // What the initial read found; it lives only while the read goes on.
+  struct Initial {
+    Pages pages;
+    int64_t covered = 0;
+  };
+  auto initial = std::make_shared<Initial>();
   executor->Submit(
-      [request, options, pages, covered](pqxx::connection& connection) {
-        pages->clear();
+      [request, options, initial](pqxx::connection& connection) {
+        initial->pages.clear();
         // Both reads go to the head of the database, which may be ahead of
         // what this replica's feed has published: the subscription above
         // delivers everything the feed publishes from now on, and whatever
         // the read already covered is skipped there.
         if (request.has_resume_after_revision()) {
-          return ReadReplay(connection, request, options, *pages, *covered);
+          return ReadReplay(connection, request, options, initial->pages, initial->covered);
         }
-        return ReadSnapshot(connection, request, options, *pages, *covered);
+        return ReadSnapshot(connection, request, options, initial->pages, initial->covered);
       },
-      [session, pages, covered](absl::Status status) {
+      [session, initial](absl::Status status) {
         if (!status.ok()) {
           session->Fail(status);
           return;
         }
         auto end = std::make_unique<Response>();
         end->set_end_of_list(true);
-        end->set_revision(*covered);
-        pages->push_back(std::move(end));
-        session->FinishInitial(std::move(*pages), *covered);
+        end->set_revision(initial->covered);
+        initial->pages.push_back(std::move(end));
+        session->FinishInitial(std::move(initial->pages), initial->covered);
       });
   return reactor;
 }

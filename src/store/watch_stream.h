@@ -7,7 +7,7 @@
 // behind by more than the configured backlog is cut off with
 // RESOURCE_EXHAUSTED telling it where to resume.
 #include <cstdint>
-#include <deque>
+#include <vector>
 #include <memory>
 #include <mutex>
 #include <optional>
