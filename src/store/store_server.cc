@@ -21,7 +21,7 @@ absl::StatusOr<std::unique_ptr<StoreServer>> StoreServer::Start(const StoreOptio
 
   std::unique_ptr<StoreServer> store(new StoreServer());
   store->metrics_ = std::make_unique<StoreMetrics>(*registry);
-  store->hub_ = std::make_unique<WatchHub>();
+  store->hub_ = std::make_unique<WatchHub>(options.watch_flush_threads);
   // Names this process's write batcher in store_writers and in its change
   // notifications, which its own change feed then leaves to the hand-over.
   const std::string writer_id = uuid::Format(uuid::Random());

@@ -27,6 +27,7 @@ struct StoreOptions {
   int database_pool_size = 8;
   absl::Duration database_connect_timeout = absl::Seconds(60);
   absl::Duration feed_poll_interval = absl::Milliseconds(250);
+  int watch_flush_threads = 2;  // see WatchHub
   ServiceOptions service;
   WriteBatcherOptions batcher;
   RetentionOptions retention;

@@ -18,6 +18,33 @@ std::shared_ptr<const protomesh::services::v1::WatchResourcesResponse> Namespace
   return message_;
 }
 
+WatchHub::WatchHub(int flush_threads) {
+  for (int i = 0; i < flush_threads; ++i) flush_threads_.emplace_back([this] { FlushLoop(); });
+}
+
+WatchHub::~WatchHub() {
+  {
+    std::lock_guard lock(flush_mu_);
+    flush_stopping_ = true;
+  }
+  flush_wake_.notify_all();
+  for (auto& thread : flush_threads_) thread.join();
+}
+
+void WatchHub::FlushLoop() {
+  while (true) {
+    std::vector<std::shared_ptr<WatchSubscriber>> part;
+    {
+      std::unique_lock lock(flush_mu_);
+      flush_wake_.wait(lock, [&] { return flush_stopping_ || !flush_queue_.empty(); });
+      if (flush_queue_.empty()) return;
+      part = std::move(flush_queue_.back());
+      flush_queue_.pop_back();
+    }
+    for (const auto& subscriber : part) subscriber->Flush();
+  }
+}
+
 int64_t WatchHub::Subscribe(const std::string& ns, std::shared_ptr<WatchSubscriber> subscriber) {
   std::lock_guard lock(mu_);
   by_namespace_[ns].push_back(std::move(subscriber));
@@ -48,8 +75,23 @@ void WatchHub::Publish(int64_t revision, const std::vector<NamespaceChangePtr>& 
     }
     published_revision_ = std::max(published_revision_, revision);
   }
-  // A subscriber may appear more than once; Flush is idempotent.
-  for (const auto& subscriber : to_flush) subscriber->Flush();
+  // A subscriber may appear more than once; Flush is idempotent. Each part
+  // is flushed in order by one thread; Flush is thread-safe and only starts
+  // a write, so parts may go in any order.
+  constexpr size_t kParallelFrom = 64;
+  if (flush_threads_.empty() || to_flush.size() < kParallelFrom) {
+    for (const auto& subscriber : to_flush) subscriber->Flush();
+    return;
+  }
+  const size_t parts = flush_threads_.size() + 1;
+  std::vector<std::vector<std::shared_ptr<WatchSubscriber>>> split(parts);
+  for (size_t i = 0; i < to_flush.size(); ++i) split[i % parts].push_back(std::move(to_flush[i]));
+  {
+    std::lock_guard lock(flush_mu_);
+    for (size_t p = 1; p < parts; ++p) flush_queue_.push_back(std::move(split[p]));
+  }
+  flush_wake_.notify_all();
+  for (const auto& subscriber : split[0]) subscriber->Flush();
 }
 
 int64_t WatchHub::published_revision() const {

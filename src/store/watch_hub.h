@@ -2,10 +2,12 @@
 // Fans the change feed out to the watchers of each namespace. Changes are
 // delivered to every subscriber in revision order; a subscriber registered
 // when the hub had published revision H receives every change above H.
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -48,6 +50,15 @@ class WatchSubscriber {
 
 class WatchHub {
  public:
+  // A change that many subscribers want is flushed to them from
+  // `flush_threads` threads of the hub besides the publishing one. gRPC
+  // writes each message to the socket inline, one sendmsg() per message,
+  // so one thread starting a thousand writes is a thousand syscalls in a
+  // row; several threads overlap them and let the transport combine the
+  // writes of streams that share a connection.
+  explicit WatchHub(int flush_threads = 0);
+  ~WatchHub();
+
   // Returns the revision already published; the subscriber gets every
   // change above it.
   int64_t Subscribe(const std::string& ns, std::shared_ptr<WatchSubscriber> subscriber);
@@ -63,6 +74,15 @@ class WatchHub {
   void CloseAll(const absl::Status& status);
 
  private:
+  void FlushLoop();
+
+  std::mutex flush_mu_;  // guards flush_queue_ and flush_stopping_
+  // Parts of a publication's subscribers, each flushed by one thread.
+  std::condition_variable flush_wake_;
+  std::vector<std::vector<std::shared_ptr<WatchSubscriber>>> flush_queue_;
+  bool flush_stopping_ = false;
+  std::vector<std::thread> flush_threads_;
+
   mutable std::mutex mu_;  // guards everything below
   int64_t published_revision_ = 0;
   std::unordered_map<std::string, std::vector<std::shared_ptr<WatchSubscriber>>> by_namespace_;

@@ -403,5 +403,59 @@ TEST(StoreConcurrencyTest, AReplicaPublishesItsOwnWritesExactlyAsAnotherReadsThe
   }
 }
 
+
+// A change many watchers want is flushed to them from several threads
+// (WatchHub): each watcher still sees every change once, in order.
+TEST(StoreConcurrencyTest, ManyWatchersOfOneNamespaceEachSeeTheLogExactly) {
+  constexpr char kCrowd[] = "crowd";
+  constexpr int kWatchersOnA = 100;  // above WatchHub's parallel threshold
+  auto& postgres = SharedPostgres();
+  ASSERT_TRUE(postgres.CreateDatabase("crowd").ok());
+  const std::string url = postgres.Url("crowd");
+  auto a = StoreProcess::Start(url);
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto b = StoreProcess::Start(url);
+  ASSERT_TRUE(b.ok()) << b.status();
+
+  svc::WatchResourcesRequest watch;
+  watch.set_namespace_(kCrowd);
+  std::vector<std::unique_ptr<WatchRecorder>> watchers;
+  for (int i = 0; i < kWatchersOnA + 10; ++i) {
+    watchers.push_back(
+        std::make_unique<WatchRecorder>((i < kWatchersOnA ? *a : *b)->channel(), watch));
+  }
+  for (auto& w : watchers) ASSERT_TRUE(w->WaitForEndOfList());
+
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      auto stub = (w % 2 == 0 ? *a : *b)->NewStub();
+      std::vector<std::string> mine;
+      for (int i = 0; i < 40; ++i) {
+        if (i % 4 == 3) {
+          EXPECT_TRUE(Drop(*stub, kCrowd, {mine.back()}).ok());
+          mine.pop_back();
+          continue;
+        }
+        auto r = MakeResource(kCrowd, absl::StrCat("w", w, "-", i), absl::StrCat("v", i));
+        EXPECT_TRUE(Put(*stub, r).ok());
+        mine.push_back(r.id());
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+
+  const int64_t head = HeadInDatabase(url);
+  const auto state = StateInDatabase(url, kCrowd);
+  for (size_t i = 0; i < watchers.size(); ++i) {
+    ASSERT_TRUE(watchers[i]->WaitForRevision(head)) << "watcher " << i;
+    WatchedHistory seen = Flatten(watchers[i]->responses());
+    EXPECT_EQ(seen.error, "") << "watcher " << i;
+    EXPECT_TRUE(seen.changes == ChangesInDatabase(url, kCrowd, seen.snapshot_revision))
+        << "watcher " << i << " saw other changes than were committed";
+    EXPECT_EQ(seen.state, state) << "watcher " << i;
+  }
+}
+
 }  // namespace
 }  // namespace protomesh::testing
