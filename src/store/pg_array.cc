@@ -1,50 +1,72 @@
 #include "src/store/pg_array.h"
 
-#include "absl/strings/str_cat.h"
+#include "src/common/uuid.h"
 
 namespace protomesh::store {
+namespace {
 
-void PgArrayLiteral::Separator() {
-  if (count_++ > 0) text_ += ',';
+// Integers go big-endian (network order), as PostgreSQL's binary format wants.
+void AppendInt32(std::string& out, uint32_t value) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
 }
 
-void PgArrayLiteral::AddText(absl::string_view text) {
-  Separator();
-  text_.reserve(text_.size() + text.size() + 2);
-  text_ += '"';
-  for (char c : text) {
-    if (c == '"' || c == '\\') text_ += '\\';
-    text_ += c;
+void AppendInt64(std::string& out, uint64_t value) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
+}
+
+}  // namespace
+
+void PgBinaryArray::AddRaw(absl::string_view data) {
+  AppendInt32(elements_, static_cast<uint32_t>(data.size()));
+  elements_.append(data.data(), data.size());
+  ++count_;
+}
+
+void PgBinaryArray::AddUuid(absl::string_view text) {
+  auto uuid = uuid::Parse(std::string_view(text.data(), text.size()));
+  if (!uuid.ok()) {
+    AddNull();
+    return;
   }
-  text_ += '"';
+  AddRaw(absl::string_view(reinterpret_cast<const char*>(uuid->data()), uuid->size()));
 }
 
-void PgArrayLiteral::AddBytea(absl::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  Separator();
-  // "\\x" in the literal is the element \x, bytea's hex input format.
-  text_.reserve(text_.size() + 2 * bytes.size() + 5);
-  text_ += "\"\\\\x";
-  for (unsigned char c : bytes) {
-    text_ += kHex[c >> 4];
-    text_ += kHex[c & 0xf];
+void PgBinaryArray::AddInt4(int32_t value) {
+  AppendInt32(elements_, 4);
+  AppendInt32(elements_, static_cast<uint32_t>(value));
+  ++count_;
+}
+
+void PgBinaryArray::AddInt8(int64_t value) {
+  AppendInt32(elements_, 8);
+  AppendInt64(elements_, static_cast<uint64_t>(value));
+  ++count_;
+}
+
+void PgBinaryArray::AddBool(bool value) {
+  AppendInt32(elements_, 1);
+  elements_.push_back(value ? 1 : 0);
+  ++count_;
+}
+
+void PgBinaryArray::AddNull() {
+  AppendInt32(elements_, static_cast<uint32_t>(-1));
+  has_null_ = true;
+  ++count_;
+}
+
+std::string PgBinaryArray::Finish() const {
+  std::string out;
+  out.reserve(20 + elements_.size());
+  AppendInt32(out, count_ == 0 ? 0 : 1);  // dimensions
+  AppendInt32(out, has_null_ ? 1 : 0);
+  AppendInt32(out, static_cast<uint32_t>(type_));
+  if (count_ > 0) {
+    AppendInt32(out, static_cast<uint32_t>(count_));  // length of the dimension
+    AppendInt32(out, 1);                               // its lower bound
   }
-  text_ += '"';
-}
-
-void PgArrayLiteral::AddInt(int64_t value) {
-  Separator();
-  absl::StrAppend(&text_, value);
-}
-
-void PgArrayLiteral::AddNull() {
-  Separator();
-  text_ += "NULL";
-}
-
-void PgArrayLiteral::AddBool(bool value) {
-  Separator();
-  text_ += value ? 't' : 'f';
+  out += elements_;
+  return out;
 }
 
 }  // namespace protomesh::store

@@ -49,9 +49,12 @@ struct BatchCall {
   std::vector<Entry> entries;
   // Mutation m's entries are entries[first_entry[m] .. first_entry[m + 1]).
   std::vector<size_t> first_entry;
-  PgArrayLiteral key_namespaces, key_ids;
-  PgArrayLiteral mutations, keys, puts, expected;
-  PgArrayLiteral names, type_urls, specs, hashes;
+  using Type = PgBinaryArray::Type;
+  PgBinaryArray key_namespaces{Type::kText}, key_ids{Type::kUuid};
+  PgBinaryArray mutations{Type::kInt4}, keys{Type::kInt4}, puts{Type::kBool},
+      expected{Type::kInt8};
+  PgBinaryArray names{Type::kText}, type_urls{Type::kText}, specs{Type::kBytea},
+      hashes{Type::kText};
 };
 
 template <typename Batch>  // std::vector<WriteBatcher::Pending>
@@ -63,11 +66,11 @@ BatchCall BuildCall(const Batch& batch) {
     auto [it, inserted] = key_numbers.try_emplace({ns, id}, key_numbers.size() + 1);
     if (inserted) {
       call.key_namespaces.AddText(ns);
-      call.key_ids.AddText(id);
+      call.key_ids.AddUuid(id);
     }
     call.entries.push_back({m, o, drop_id});
-    call.mutations.AddInt(static_cast<int64_t>(m + 1));
-    call.keys.AddInt(static_cast<int64_t>(it->second));
+    call.mutations.AddInt4(static_cast<int32_t>(m + 1));
+    call.keys.AddInt4(static_cast<int32_t>(it->second));
     call.puts.AddBool(drop_id == nullptr);
   };
   for (size_t m = 0; m < batch.size(); ++m) {
@@ -78,13 +81,13 @@ BatchCall BuildCall(const Batch& batch) {
         const Resource& resource = put->resource;
         add_entry(m, o, resource.namespace_(), resource.id(), nullptr);
         if (put->expected_revision) {
-          call.expected.AddInt(*put->expected_revision);
+          call.expected.AddInt8(*put->expected_revision);
         } else {
           call.expected.AddNull();
         }
         call.names.AddText(resource.name());
         call.type_urls.AddText(resource.spec().type_url());
-        call.specs.AddBytea(resource.spec().value());
+        call.specs.AddBytes(resource.spec().value());
         call.hashes.AddText(put->content_hash);
         continue;
       }
@@ -92,13 +95,13 @@ BatchCall BuildCall(const Batch& batch) {
       for (const std::string& id : drop.ids) {
         add_entry(m, o, drop.namespace_, id, &id);
         if (auto it = drop.expected_revisions.find(id); it != drop.expected_revisions.end()) {
-          call.expected.AddInt(it->second);
+          call.expected.AddInt8(it->second);
         } else {
           call.expected.AddNull();
         }
         call.names.AddText("");
         call.type_urls.AddText("");
-        call.specs.AddBytea("");
+        call.specs.AddBytes("");
         call.hashes.AddText("");
       }
     }
@@ -434,11 +437,12 @@ absl::Status WriteBatcher::ExecuteBatch(std::vector<Pending>& batch, Outcomes& o
   pqxx::result rows;
   try {
     pqxx::nontransaction tx(*connection_);
+    auto binary = [](const PgBinaryArray& array) { return pqxx::binarystring(array.Finish()); };
     rows = tx.exec_prepared(sql::kWriteBatch, writer_id_, batch_number,
-                            call.key_namespaces.Finish(), call.key_ids.Finish(),
-                            call.mutations.Finish(), call.keys.Finish(), call.puts.Finish(),
-                            call.expected.Finish(), call.names.Finish(), call.type_urls.Finish(),
-                            call.specs.Finish(), call.hashes.Finish());
+                            binary(call.key_namespaces), binary(call.key_ids),
+                            binary(call.mutations), binary(call.keys), binary(call.puts),
+                            binary(call.expected), binary(call.names), binary(call.type_urls),
+                            binary(call.specs), binary(call.hashes));
   } catch (...) {
     status = StatusFromCurrentException(what);
   }
