@@ -29,6 +29,12 @@ inline constexpr const char* kWriteBatchSql =
     "SELECT * FROM protomesh_write_batch($1::uuid, $2, $3::text[], $4::uuid[], $5::int[], "
     "$6::int[], $7::boolean[], $8::bigint[], $9::text[], $10::text[], $11::bytea[], $12::text[])";
 
+// The write connection's transactions must be READ COMMITTED (each
+// statement of protomesh_write_batch sees what committed before it),
+// whatever the database's default.
+inline constexpr const char* kWriterSessionSql =
+    "SET default_transaction_isolation TO 'read committed'";
+
 // This connection's server process, as pg_stat_activity names it.
 inline constexpr const char* kBackendIdentity = "backend_identity";
 inline constexpr const char* kBackendIdentitySql =

@@ -391,6 +391,7 @@ absl::Status WriteBatcher::EnsureConnected() {
   if (!opened.ok()) return opened.status();
   try {
     pqxx::nontransaction tx(**opened);
+    tx.exec(sql::kWriterSessionSql);
     pqxx::row identity = tx.exec_prepared1(sql::kBackendIdentity);
     backend_pid_ = identity[0].as<int64_t>();
     backend_start_ = identity[1].c_str();
