@@ -83,7 +83,8 @@ int main(int argc, char** argv) {
   flags.Add("compaction-interval", &options.retention.interval,
             "how often to compact the change log (0: never)");
   flags.Add("feed-poll-interval", &options.feed_poll_interval,
-            "longest wait for a change notification before reading the change log anyway");
+            "how often the change feed reads the change log past what it has published; "
+            "bounds the delay of a change whose notification was lost");
   flags.Add("shutdown-grace", &shutdown_grace,
             "on SIGTERM, how long in-flight requests may take to finish");
   flags.Add("log-format", &log_format, "text or json");
