@@ -4,7 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <limits>
+#include <functional>
 
 #include <pqxx/pqxx>
 
