@@ -17,6 +17,7 @@
 #include "spdlog/spdlog.h"
 #include "src/client/resource_watcher.h"
 #include "src/client/store_channel.h"
+#include "src/common/abseil_runtime.h"
 #include "src/common/absl_fmt.h"
 #include "src/common/admin_server.h"
 #include "src/common/config.h"
@@ -32,6 +33,7 @@ using namespace protomesh;
 
 int main(int argc, char** argv) {
   signals::BlockTerminationSignals();
+  DisableMutexDeadlockDetection();
 
   std::string grpc_listen = "0.0.0.0:6690";
   std::string admin_listen = "0.0.0.0:6691";
