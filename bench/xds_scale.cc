@@ -29,6 +29,7 @@
 #include "bench/bench_util.h"
 #include "bench/servers.h"
 #include "bench/systems.h"
+#include "src/common/abseil_runtime.h"
 #include "src/common/config.h"
 
 namespace protomesh::bench {
@@ -660,6 +661,8 @@ absl::Status RaiseFileLimit(int needed) {
 
 int Main(int argc, char** argv) {
   WatchForInterrupt();
+  // As the servers do (the simulated Envoys share the machine with them).
+  DisableMutexDeadlockDetection();
   Settings settings;
   config::Flags flags("xds_scale",
                       "Connects thousands of simulated Envoys (ADS over loopback, in this "
