@@ -43,6 +43,7 @@ constexpr char kNamespace[] = "mesh";
 
 struct Settings {
   std::string clients = "1000,10000";
+  int reps = 3;
   int node_clusters = 10;
   int services = 5;
   int instances = 3;
@@ -563,59 +564,123 @@ std::string F(const char* spec, double value) {
   return absl::StrFormat(*absl::ParsedFormat<'f'>::New(spec), value);
 }
 
-void AddScaleRows(const ScaleResult& r, const std::string& variant, int largest,
-                  std::vector<Row>& rows) {
-  const std::string scope = absl::StrCat(r.clients, " clients (", variant, ")");
-  const bool judged = r.clients >= 10000 || r.clients == largest;
-  if (!r.error.empty() && r.rss_connected == 0) {
-    rows.push_back({scope, "error", r.error, "", ""});
-    return;
-  }
+// The figures of one repetition at one client count.
+struct ScaleFigures {
+  struct Change {
+    double client_p50, client_p99, client_max;  // put → ACK over Envoys
+    double last_p50, last_p99;                  // put → last Envoy's ACK over puts
+    double put_p50, first_p50;
+    double server_cpu_ms, client_cpu_ms;
+  };
+  double rss_baseline_mb, rss_connected_mb, per_stream_kb, sync_s;
+  std::optional<Change> one, all;
+  double rss_disconnected_mb, above_mb, above_share, disconnect_s;
+};
+
+ScaleFigures Figures(const ScaleResult& r) {
+  ScaleFigures f{};
   const double streams_kb = static_cast<double>(r.rss_connected - r.rss_baseline) / 1024;
-  const double per_stream_kb = streams_kb / r.clients;
-  rows.push_back({scope, "protomesh-xds RSS, no clients (MB)", F("%.1f", Mb(r.rss_baseline)), "", ""});
-  rows.push_back({scope, "RSS, all connected and synced (MB)", F("%.1f", Mb(r.rss_connected)), "", ""});
-  rows.push_back({scope, "memory per stream (KB)", F("%.1f", per_stream_kb),
-                  judged ? "< 50 KB" : "",
-                  judged ? Verdict(per_stream_kb < 50) : ""});
-  rows.push_back({scope, "connect all and sync (s)", F("%.2f", r.sync_seconds), "", ""});
-  for (const auto* u : {&r.one, &r.all}) {
-    if (u->client_ms.empty()) continue;
-    UpdateResult copy = *u;
-    const std::string what = u == &r.one ? "one node cluster" : "all node clusters";
-    const std::string prefix = absl::StrCat("change to ", what, " (", u->affected, " Envoys): ");
+  f.rss_baseline_mb = Mb(r.rss_baseline);
+  f.rss_connected_mb = Mb(r.rss_connected);
+  f.per_stream_kb = streams_kb / r.clients;
+  f.sync_s = r.sync_seconds;
+  auto change = [](UpdateResult u) -> std::optional<ScaleFigures::Change> {
+    if (u.client_ms.empty()) return std::nullopt;
+    return ScaleFigures::Change{Quantile(u.client_ms, 0.5), Quantile(u.client_ms, 0.99),
+                                Max(u.client_ms),           Quantile(u.last_ms, 0.5),
+                                Quantile(u.last_ms, 0.99),  Median(u.put_ms),
+                                Median(u.first_ms),         u.server_cpu_ms,
+                                u.client_cpu_ms};
+  };
+  f.one = change(r.one);
+  f.all = change(r.all);
+  const double above_kb = static_cast<double>(r.rss_disconnected - r.rss_baseline) / 1024;
+  f.rss_disconnected_mb = r.rss_disconnected > 0 ? Mb(r.rss_disconnected) : std::nan("");
+  f.above_mb = r.rss_disconnected > 0 ? above_kb / 1024 : std::nan("");
+  f.above_share = r.rss_disconnected > 0 && streams_kb > 0 ? 100 * above_kb / streams_kb : std::nan("");
+  f.disconnect_s = r.rss_disconnected > 0 ? r.disconnect_seconds : std::nan("");
+  return f;
+}
+
+// The medians of the repetitions at one client count.
+void AddScaleRows(const std::vector<ScaleResult>& reps, const std::string& variant, int largest,
+                  std::vector<Row>& rows) {
+  const int clients = reps.front().clients;
+  const std::string scope = absl::StrCat(clients, " clients (", variant, ")");
+  const bool judged = clients >= 10000 || clients == largest;
+  std::vector<ScaleFigures> figures;
+  for (const ScaleResult& r : reps) {
+    if (!r.error.empty()) rows.push_back({scope, "error", r.error, "", Verdict(false)});
+    if (r.rss_connected > 0) figures.push_back(Figures(r));
+  }
+  if (figures.empty()) return;
+  auto median = [&](auto field) {
+    std::vector<double> values;
+    for (const ScaleFigures& f : figures) values.push_back(field(f));
+    return Median(values);
+  };
+  const double per_stream = median([](const ScaleFigures& f) { return f.per_stream_kb; });
+  rows.push_back({scope, "protomesh-xds RSS, no clients (MB)",
+                  F("%.1f", median([](const ScaleFigures& f) { return f.rss_baseline_mb; })), "", ""});
+  rows.push_back({scope, "RSS, all connected and synced (MB)",
+                  F("%.1f", median([](const ScaleFigures& f) { return f.rss_connected_mb; })), "", ""});
+  rows.push_back({scope, "memory per stream (KB)", F("%.1f", per_stream), judged ? "< 50 KB" : "",
+                  judged ? Verdict(per_stream < 50) : ""});
+  rows.push_back({scope, "connect all and sync (s)",
+                  F("%.2f", median([](const ScaleFigures& f) { return f.sync_s; })), "", ""});
+  for (bool all : {false, true}) {
+    const UpdateResult& any = all ? reps.front().all : reps.front().one;
+    auto of = [&](auto field) {
+      return median([&](const ScaleFigures& f) {
+        const auto& c = all ? f.all : f.one;
+        return c ? field(*c) : std::nan("");
+      });
+    };
+    using C = ScaleFigures::Change;
+    if (std::isnan(of([](const C& c) { return c.last_p50; }))) continue;
+    const std::string prefix = absl::StrCat("change to ", all ? "all node clusters" : "one node cluster",
+                                            " (", any.affected, " Envoys): ");
     rows.push_back({scope, prefix + "put → ACK, p50 / p99 / max over Envoys (ms)",
-                    absl::StrCat(F("%.1f", Quantile(copy.client_ms, 0.5)), " / ",
-                                 F("%.1f", Quantile(copy.client_ms, 0.99)), " / ",
-                                 F("%.1f", Max(copy.client_ms))),
+                    absl::StrCat(F("%.1f", of([](const C& c) { return c.client_p50; })), " / ",
+                                 F("%.1f", of([](const C& c) { return c.client_p99; })), " / ",
+                                 F("%.1f", of([](const C& c) { return c.client_max; }))),
                     "", ""});
-    const double p99_last = Quantile(copy.last_ms, 0.99);
+    const double p99_last = of([](const C& c) { return c.last_p99; });
     rows.push_back({scope,
                     absl::StrCat(prefix, "put → last Envoy's ACK, p50 / p99 over ",
-                                 copy.last_ms.size(), " puts (ms)"),
-                    absl::StrCat(F("%.1f", Quantile(copy.last_ms, 0.5)), " / ", F("%.1f", p99_last)),
+                                 any.last_ms.size(), " puts (ms)"),
+                    absl::StrCat(F("%.1f", of([](const C& c) { return c.last_p50; })), " / ",
+                                 F("%.1f", p99_last)),
                     judged ? "p99 < 100 ms" : "", judged ? Verdict(p99_last < 100) : ""});
     rows.push_back({scope, prefix + "the put call alone / put → first Envoy's ACK, p50 (ms)",
-                    absl::StrCat(F("%.1f", Median(copy.put_ms)), " / ", F("%.1f", Median(copy.first_ms))),
+                    absl::StrCat(F("%.1f", of([](const C& c) { return c.put_p50; })), " / ",
+                                 F("%.1f", of([](const C& c) { return c.first_p50; }))),
                     "", ""});
     rows.push_back({scope, prefix + "CPU per change: protomesh-xds / the simulated Envoys (ms)",
-                    absl::StrCat(F("%.1f", copy.server_cpu_ms), " / ", F("%.1f", copy.client_cpu_ms)),
+                    absl::StrCat(F("%.1f", of([](const C& c) { return c.server_cpu_ms; })), " / ",
+                                 F("%.1f", of([](const C& c) { return c.client_cpu_ms; }))),
                     "", ""});
-    if (u->missing > 0 || u->extra > 0) {
-      rows.push_back({scope, prefix + "ACKs missing / responses beyond one per Envoy",
-                      absl::StrCat(u->missing, " / ", u->extra), "0 / 0", Verdict(false)});
+  }
+  for (const ScaleResult& r : reps) {
+    for (const UpdateResult* u : {&r.one, &r.all}) {
+      if (u->missing > 0 || u->extra > 0) {
+        rows.push_back({scope, "ACKs missing / responses beyond one per affected Envoy",
+                        absl::StrCat(u->missing, " / ", u->extra), "0 / 0", Verdict(false)});
+      }
     }
   }
-  if (r.rss_disconnected > 0) {
-    const double above = static_cast<double>(r.rss_disconnected - r.rss_baseline) / 1024;
-    const double share = streams_kb > 0 ? 100 * above / streams_kb : 0;
-    rows.push_back({scope, "RSS after all disconnected (MB)", F("%.1f", Mb(r.rss_disconnected)), "", ""});
+  const double share = median([](const ScaleFigures& f) { return f.above_share; });
+  if (!std::isnan(share)) {
+    rows.push_back({scope, "RSS after all disconnected (MB)",
+                    F("%.1f", median([](const ScaleFigures& f) { return f.rss_disconnected_mb; })),
+                    "", ""});
     rows.push_back({scope, "  above the baseline, in % of what the streams took",
-                    absl::StrFormat("%.1f MB, %.0f %%", above / 1024, share),
+                    absl::StrFormat("%.1f MB, %.0f %%",
+                                    median([](const ScaleFigures& f) { return f.above_mb; }), share),
                     judged ? "≤ 10 %" : "", judged ? Verdict(share <= 10) : ""});
-    rows.push_back({scope, "disconnect all (s)", F("%.2f", r.disconnect_seconds), "", ""});
+    rows.push_back({scope, "disconnect all (s)",
+                    F("%.2f", median([](const ScaleFigures& f) { return f.disconnect_s; })), "", ""});
   }
-  if (!r.error.empty()) rows.push_back({scope, "error", r.error, "", Verdict(false)});
 }
 
 void AddChurnRows(const ChurnResult& r, const Settings& settings, const std::string& variant,
@@ -690,6 +755,7 @@ int Main(int argc, char** argv) {
                       "memory per stream, the time from a store put to every affected Envoy's "
                       "ACK, and its memory after disconnects and churn. Prints one table.");
   flags.Add("clients", &settings.clients, "client (stream) counts, one fresh protomesh-xds each");
+  flags.Add("reps", &settings.reps, "repetitions at every client count; the table shows medians");
   flags.Add("node-clusters", &settings.node_clusters, "node clusters the clients are spread over");
   flags.Add("services", &settings.services, "services (with an instance set each) per node cluster");
   flags.Add("instances", &settings.instances, "instances per instance set");
@@ -722,6 +788,7 @@ int Main(int argc, char** argv) {
   }
   if (!clients.ok() || clients->empty() || settings.node_clusters <= 0 || settings.services <= 0 ||
       settings.instances <= 0 || settings.streams_per_connection <= 0 || settings.updates < 0 ||
+      settings.reps <= 0 ||
       settings.churn_clients <= 0) {
     std::fprintf(stderr, "xds_scale: %s\n",
                  clients.ok() ? "counts must be positive" : std::string(clients.status().message()).c_str());
@@ -781,10 +848,12 @@ int Main(int argc, char** argv) {
       for (AdsVariant variant : variants) {
         Runner runner(settings, *work_dir, store, mesh, variant, &version);
         for (int64_t n : *clients) {
-          if (g_interrupted) break;
-          ScaleResult r = runner.Scale(static_cast<int>(n));
-          if (!r.error.empty()) failed = true;
-          AddScaleRows(r, runner.VariantName(), largest, rows);
+          std::vector<ScaleResult> reps;
+          for (int rep = 0; rep < settings.reps && !g_interrupted; ++rep) {
+            reps.push_back(runner.Scale(static_cast<int>(n)));
+            if (!reps.back().error.empty()) failed = true;
+          }
+          if (!reps.empty()) AddScaleRows(reps, runner.VariantName(), largest, rows);
         }
         if (settings.churn_cycles > 0 && !g_interrupted) {
           ChurnResult r = runner.Churn();
@@ -800,7 +869,9 @@ int Main(int argc, char** argv) {
           " endpoints each), 1 listener, 1 route configuration; ", settings.streams_per_connection,
           " ADS streams per gRPC connection; ", settings.updates,
           " puts per kind of change; memory read ", absl::FormatDuration(settings.settle),
-          " after each step.\n\n", RenderRows(rows));
+          " after each step. Every client count ", settings.reps,
+          " times on a fresh protomesh-xds: the medians of the repetitions.\n\n",
+          RenderRows(rows));
       if (failed) exit_code = 1;
       if (g_interrupted) {
         absl::StrAppend(&report, "\n(interrupted: partial results)\n");
