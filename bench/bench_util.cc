@@ -26,6 +26,19 @@ namespace protomesh::bench {
 
 std::atomic<bool> g_interrupted{false};
 
+absl::StatusOr<std::vector<int64_t>> ParsePositiveList(const std::string& text) {
+  std::vector<int64_t> values;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    int64_t value = 0;
+    if (!absl::SimpleAtoi(part, &value) || value <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad number ", part, " in \"", text, "\": expected positive numbers"));
+    }
+    values.push_back(value);
+  }
+  return values;
+}
+
 double Quantile(std::vector<double>& values, double q) {
   if (values.empty()) return std::nan("");
   std::sort(values.begin(), values.end());
@@ -93,6 +106,23 @@ int64_t RssBytes(pid_t pid) {
     }
   }
   return -1;
+}
+
+double CpuSeconds(pid_t pid) {
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // The command name, field 2, is in parentheses and may hold spaces.
+  size_t close = text.rfind(')');
+  if (close == std::string::npos || close + 2 > text.size()) return -1;
+  std::vector<absl::string_view> fields =
+      absl::StrSplit(absl::string_view(text).substr(close + 2), ' ');
+  // utime and stime, fields 14 and 15, are the 12th and 13th after field 2.
+  int64_t user = 0, system = 0;
+  if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &user) ||
+      !absl::SimpleAtoi(fields[12], &system)) {
+    return -1;
+  }
+  return static_cast<double>(user + system) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 absl::StatusOr<std::unique_ptr<Child>> Child::Start(const std::vector<std::string>& argv,
@@ -175,6 +205,15 @@ double OneMinuteLoad() {
   double one = 0;
   in >> one;
   return one;
+}
+
+void WaitForQuietMachine(double load, absl::Duration longest) {
+  if (load <= 0) return;
+  auto deadline = Clock::now() + Millis(longest);
+  while (OneMinuteLoad() >= load && Clock::now() < deadline && !g_interrupted) {
+    std::fprintf(stderr, "waiting for a quiet machine: load %s\n", LoadAverage().c_str());
+    SleepFor(std::chrono::seconds(15));
+  }
 }
 
 }  // namespace protomesh::bench

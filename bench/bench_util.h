@@ -15,6 +15,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace protomesh::bench {
 
@@ -23,6 +24,13 @@ using Clock = std::chrono::steady_clock;
 inline double MillisBetween(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double, std::milli>(to - from).count();
 }
+
+inline std::chrono::milliseconds Millis(absl::Duration d) {
+  return std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
+}
+
+// "1,8,32" -> {1, 8, 32}; every number must be positive.
+absl::StatusOr<std::vector<int64_t>> ParsePositiveList(const std::string& text);
 
 // The q-quantile (0..1) of `values` by nearest rank; sorts them. NaN if empty.
 double Quantile(std::vector<double>& values, double q);
@@ -43,6 +51,10 @@ int FreePort();
 
 // Resident memory of a process in bytes (VmRSS), or -1.
 int64_t RssBytes(pid_t pid);
+// CPU time (user + system) a process has used so far, exited threads
+// included, in seconds, or -1. It counts in clock ticks (10 ms): measure
+// many operations together.
+double CpuSeconds(pid_t pid);
 
 // A long-running child process (a server) with its output in a log file.
 // It is killed when this object goes away (and, through PR_SET_PDEATHSIG,
@@ -71,6 +83,9 @@ class Child {
 std::string MachineDescription();
 std::string LoadAverage();
 double OneMinuteLoad();
+// Waits (up to `longest`) until the 1-minute load average is below `load`;
+// at once when `load` is 0.
+void WaitForQuietMachine(double load, absl::Duration longest);
 
 // Starts one callback-API unary call and keeps its context, request and
 // response alive until `on_done(status, response)` has run.

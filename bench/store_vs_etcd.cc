@@ -5,22 +5,16 @@
 // on the same disk; runs every workload against both, repeated; and prints
 // one table: the median of the repetitions for each system, and the median
 // of the ratios taken within each repetition. See bench/README.md.
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <deque>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
 #include <set>
 #include <thread>
-
-#include <httplib.h>
-#include <pqxx/pqxx>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -29,17 +23,15 @@
 #include "absl/strings/str_split.h"
 #include "bench/bench_util.h"
 #include "bench/pgbench.h"
+#include "bench/servers.h"
 #include "bench/systems.h"
 #include "bench/workloads.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
 #include "src/common/config.h"
 #include "src/common/subprocess.h"
-#include "src/store/embedded_postgres.h"
 
 namespace protomesh::bench {
 namespace {
-
-namespace fs = std::filesystem;
 
 struct Settings {
   int reps = 3;
@@ -55,33 +47,18 @@ struct Settings {
   int channels = 8;
   int64_t etcd_page = 500;
   std::string workloads = "put,pgbench,get,sync,watch";
-  std::string work_dir_parent = "/var/tmp";
-  bool keep_work_dir = false;
-  std::string store_bin = PROTOMESH_STORE_BIN;
   std::string store_args;
   std::string etcd_bin = "etcd";
-  std::string pg_bin_dir = store::DefaultPgBinDir();
-  std::string output;
-  double quiet_load = 0;
-  absl::Duration quiet_wait = absl::Minutes(10);
+  CommonSettings common;  // store_bin: the one built next to this benchmark
 };
 
 std::vector<int64_t> ParseList(const std::string& text) {
-  std::vector<int64_t> values;
-  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
-    int64_t value = 0;
-    if (!absl::SimpleAtoi(part, &value) || value <= 0) {
-      std::fprintf(stderr, "store_vs_etcd: bad number %s in \"%s\"\n", std::string(part).c_str(),
-                   text.c_str());
-      std::exit(2);
-    }
-    values.push_back(value);
+  auto values = ParsePositiveList(text);
+  if (!values.ok()) {
+    std::fprintf(stderr, "store_vs_etcd: %s\n", std::string(values.status().message()).c_str());
+    std::exit(2);
   }
-  return values;
-}
-
-std::chrono::milliseconds Millis(absl::Duration d) {
-  return std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
+  return *values;
 }
 
 // ---------------------------------------------------------------------------
@@ -162,71 +139,32 @@ struct Servers {
   std::string work_dir;
   std::unique_ptr<store::EmbeddedPostgres> postgres;
   std::string postgres_version;
-  std::unique_ptr<Child> store;
-  std::string store_address;
+  Server store;
   std::unique_ptr<Child> etcd;
   std::string etcd_address;
   std::string etcd_version;
 };
 
-absl::Status StartPostgres(const Settings& settings, Servers& servers) {
-  store::EmbeddedPostgresOptions options;
-  options.data_dir = servers.work_dir + "/postgres";
-  options.bin_dir = settings.pg_bin_dir;
-  auto started = store::EmbeddedPostgres::Start(options);
+absl::Status StartPostgresAndStore(const Settings& settings, Servers& servers) {
+  PostgresSettings postgres;
+  postgres.bin_dir = settings.common.pg_bin_dir;
+  postgres.max_connections = 400;  // pgbench at 256 clients
+  auto started = StartPostgres(servers.work_dir, postgres, &servers.postgres_version);
   if (!started.ok()) return started.status();
-  // pgbench at 256 clients needs more than the default 100 connections.
-  try {
-    pqxx::connection connection((*started)->Url("postgres"));
-    pqxx::nontransaction tx(connection);
-    tx.exec("ALTER SYSTEM SET max_connections = 400");
-    servers.postgres_version = tx.exec1("SHOW server_version")[0].c_str();
-    std::string fsync = tx.exec1("SHOW fsync")[0].c_str();
-    std::string sync_commit = tx.exec1("SHOW synchronous_commit")[0].c_str();
-    if (fsync != "on" || sync_commit != "on") {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "PostgreSQL must run with fsync and synchronous_commit on; got ", fsync, ", ", sync_commit));
-    }
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("configuring PostgreSQL: ", e.what()));
-  }
-  if (auto s = (*started)->Stop(); !s.ok()) return s;
-  started->reset();
-  auto restarted = store::EmbeddedPostgres::Start(options);
-  if (!restarted.ok()) return restarted.status();
-  servers.postgres = *std::move(restarted);
+  servers.postgres = *std::move(started);
   for (const char* db : {"protomesh", "pgbench"}) {
     if (auto s = servers.postgres->CreateDatabaseIfMissing(db); !s.ok()) return s;
   }
-  return PreparePgbenchDatabase(servers.postgres->Url("pgbench"));
-}
-
-absl::Status StartStore(const Settings& settings, Servers& servers) {
-  int grpc_port = FreePort();
-  int admin_port = FreePort();
-  servers.store_address = absl::StrCat("127.0.0.1:", grpc_port);
-  std::vector<std::string> argv = {settings.store_bin,
-                                   "--database-url=" + servers.postgres->Url("protomesh"),
-                                   "--grpc-listen=" + servers.store_address,
-                                   absl::StrCat("--admin-listen=127.0.0.1:", admin_port),
-                                   "--log-level=warn"};
+  if (auto s = PreparePgbenchDatabase(servers.postgres->Url("pgbench")); !s.ok()) return s;
+  std::vector<std::string> extra;
   for (absl::string_view arg : absl::StrSplit(settings.store_args, ' ', absl::SkipWhitespace())) {
-    argv.emplace_back(arg);
+    extra.emplace_back(arg);
   }
-  auto child = Child::Start(argv, servers.work_dir + "/store.log");
-  if (!child.ok()) return child.status();
-  servers.store = *std::move(child);
-  httplib::Client admin("127.0.0.1", admin_port);
-  admin.set_connection_timeout(1, 0);
-  auto deadline = Clock::now() + std::chrono::seconds(60);
-  while (Clock::now() < deadline && !g_interrupted) {
-    if (!servers.store->Running()) break;
-    auto result = admin.Get("/readyz");
-    if (result && result->status == 200) return absl::OkStatus();
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return absl::UnavailableError(
-      absl::StrCat("protomesh-store did not become ready:\n", servers.store->LogTail()));
+  auto store = StartStore(settings.common.store_bin, servers.postgres->Url("protomesh"),
+                          servers.work_dir + "/store.log", extra);
+  if (!store.ok()) return store.status();
+  servers.store = *std::move(store);
+  return absl::OkStatus();
 }
 
 absl::Status StartEtcd(const Settings& settings, Servers& servers) {
@@ -305,7 +243,7 @@ struct Runner {
   void Log(const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }
 
   void Puts(const std::vector<int64_t>& clients, bool with_pgbench) {
-    const std::string pgbench = settings.pg_bin_dir + "/pgbench";
+    const std::string pgbench = settings.common.pg_bin_dir + "/pgbench";
     for (int64_t c : clients) {
       const std::string workload = absl::StrCat("put, ", c, c == 1 ? " client" : " clients");
       Row& tput = table.Get(workload, "throughput (puts/s)", "%.0f", Better::kHigher);
@@ -551,13 +489,6 @@ std::string JudgeGoals(Table& table, const std::vector<int64_t>& clients,
   return out;
 }
 
-std::string Now() {
-  std::time_t t = std::time(nullptr);
-  char buf[64];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z", std::localtime(&t));
-  return buf;
-}
-
 int Main(int argc, char** argv) {
   WatchForInterrupt();
   Settings settings;
@@ -578,25 +509,11 @@ int Main(int argc, char** argv) {
   flags.Add("etcd-page", &settings.etcd_page, "keys per Range page in etcd's initial sync");
   flags.Add("workloads", &settings.workloads,
             "which to run, of put,pgbench,get,sync,watch (get needs sync's data)");
-  flags.Add("work-dir-parent", &settings.work_dir_parent,
-            "where to make the work directory (PostgreSQL's and etcd's data, logs)");
-  flags.Add("keep-work-dir", &settings.keep_work_dir, "keep the work directory afterwards");
-  flags.Add("store-bin", &settings.store_bin, "the protomesh-store binary");
   flags.Add("store-args", &settings.store_args, "extra protomesh-store flags, space-separated");
   flags.Add("etcd-bin", &settings.etcd_bin, "the etcd binary (3.4)");
-  flags.Add("pg-bin-dir", &settings.pg_bin_dir, "PostgreSQL's binaries (initdb, pg_ctl, pgbench)");
-  flags.Add("output", &settings.output, "also write the report (markdown) to this file");
-  flags.Add("quiet-load", &settings.quiet_load,
-            "before measuring, wait until the 1-minute load average is below this (0: don't)");
-  flags.Add("quiet-wait", &settings.quiet_wait, "longest wait for quiet-load");
-  if (auto s = flags.Parse(argc, argv, {}); !s.ok()) {
-    std::fprintf(stderr, "store_vs_etcd: %s\n", std::string(s.message()).c_str());
-    return 2;
-  }
-  if (flags.help_requested()) {
-    std::fputs(flags.HelpText().c_str(), stdout);
-    return 0;
-  }
+  settings.common.store_bin = PROTOMESH_STORE_BIN;
+  AddCommonFlags(flags, &settings.common);
+  if (auto exit_code = ParseFlags(flags, argc, argv)) return *exit_code;
   const auto clients = ParseList(settings.clients);
   const auto watchers = ParseList(settings.watchers);
   const auto sizes = ParseList(settings.sync_sizes);
@@ -608,39 +525,31 @@ int Main(int argc, char** argv) {
   }
 
   Servers servers;
-  std::string dir_template = settings.work_dir_parent + "/protomesh-bench-XXXXXX";
-  if (mkdtemp(dir_template.data()) == nullptr) {
-    std::fprintf(stderr, "store_vs_etcd: cannot create a directory under %s\n",
-                 settings.work_dir_parent.c_str());
+  auto work_dir = MakeWorkDir(settings.common.work_dir_parent);
+  if (!work_dir.ok()) {
+    std::fprintf(stderr, "store_vs_etcd: %s\n", std::string(work_dir.status().message()).c_str());
     return 1;
   }
-  servers.work_dir = dir_template;
-  chmod(servers.work_dir.c_str(), 0755);  // PostgreSQL runs as "postgres" when we are root.
+  servers.work_dir = *work_dir;
   std::fprintf(stderr, "work directory %s\n", servers.work_dir.c_str());
 
   int exit_code = 0;
   std::string report;
   {
-    absl::Status status = StartPostgres(settings, servers);
-    if (status.ok()) status = StartStore(settings, servers);
+    absl::Status status = StartPostgresAndStore(settings, servers);
     if (status.ok()) status = StartEtcd(settings, servers);
     if (!status.ok()) {
       std::fprintf(stderr, "store_vs_etcd: %s\n", std::string(status.message()).c_str());
       exit_code = 1;
     } else {
       std::fprintf(stderr, "PostgreSQL %s, protomesh-store at %s, %s at %s\n",
-                   servers.postgres_version.c_str(), servers.store_address.c_str(),
+                   servers.postgres_version.c_str(), servers.store.grpc_address.c_str(),
                    servers.etcd_version.c_str(), servers.etcd_address.c_str());
-      if (settings.quiet_load > 0) {
-        auto deadline = Clock::now() + Millis(settings.quiet_wait);
-        while (OneMinuteLoad() >= settings.quiet_load && Clock::now() < deadline && !g_interrupted) {
-          std::fprintf(stderr, "waiting for a quiet machine: load %s\n", LoadAverage().c_str());
-          SleepFor(std::chrono::seconds(15));
-        }
-      }
+      WaitForQuietMachine(settings.common.quiet_load, settings.common.quiet_wait);
       const std::string load_before = LoadAverage();
       const std::string started = Now();
-      auto store = NewStoreSystem(servers.store_address, servers.store->pid(), settings.channels);
+      auto store = NewStoreSystem(servers.store.grpc_address, servers.store.process->pid(),
+                                  settings.channels);
       auto etcd = NewEtcdSystem(servers.etcd_address, servers.etcd->pid(), settings.channels,
                                 settings.etcd_page);
       Table table;
@@ -688,26 +597,12 @@ int Main(int argc, char** argv) {
       }
     }
   }
-  if (!report.empty()) {
-    std::fputs(("\n" + report).c_str(), stdout);
-    std::fflush(stdout);
-    if (!settings.output.empty()) std::ofstream(settings.output) << report;
-  }
+  PrintReport(report, settings.common.output);
 
-  if (servers.store) servers.store->Stop();
+  if (servers.store.process) servers.store.process->Stop();
   if (servers.etcd) servers.etcd->Stop();
-  if (servers.postgres) {
-    if (auto s = servers.postgres->Stop(); !s.ok()) {
-      std::fprintf(stderr, "stopping PostgreSQL: %s\n", std::string(s.message()).c_str());
-    }
-    servers.postgres.reset();
-  }
-  if (!settings.keep_work_dir) {
-    std::error_code ec;
-    fs::remove_all(servers.work_dir, ec);
-  } else {
-    std::fprintf(stderr, "kept %s\n", servers.work_dir.c_str());
-  }
+  StopPostgres(servers.postgres);
+  RemoveWorkDir(servers.work_dir, settings.common.keep_work_dir);
   return exit_code;
 }
 

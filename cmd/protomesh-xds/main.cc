@@ -17,10 +17,12 @@
 #include "spdlog/spdlog.h"
 #include "src/client/resource_watcher.h"
 #include "src/client/store_channel.h"
+#include "src/common/abseil_runtime.h"
 #include "src/common/absl_fmt.h"
 #include "src/common/admin_server.h"
 #include "src/common/config.h"
 #include "src/common/logging.h"
+#include "src/common/memory_trimmer.h"
 #include "src/common/signals.h"
 #include "src/xds/server/ads_service.h"
 #include "src/xds/server/snapshot_cache.h"
@@ -32,6 +34,7 @@ using namespace protomesh;
 
 int main(int argc, char** argv) {
   signals::BlockTerminationSignals();
+  DisableMutexDeadlockDetection();
 
   std::string grpc_listen = "0.0.0.0:6690";
   std::string admin_listen = "0.0.0.0:6691";
@@ -135,8 +138,26 @@ int main(int argc, char** argv) {
   watcher.Start();
   spdlog::info("watching namespace {} of the store at {}", namespace_, store_address);
 
+  // What closed streams freed goes back to the system.
+  MemoryTrimmer trimmer(
+      [&xds_metrics] {
+        double open = 0;
+        for (int s = 0; s < protomesh::xds::server::kServiceCount; ++s) {
+          for (int v = 0; v < protomesh::xds::server::kVariantCount; ++v) {
+            open += xds_metrics
+                        .Streams(static_cast<protomesh::xds::server::ServiceKind>(s),
+                                 static_cast<protomesh::xds::server::Variant>(v))
+                        .Value();
+          }
+        }
+        return open;
+      },
+      MemoryTrimmer::Options{});
+  trimmer.Start();
+
   int signal = signals::WaitForTerminationSignal();
   spdlog::info("received signal {}, shutting down", signal);
+  trimmer.Stop();
   watcher.Stop();
   xds_server->Shutdown();  // ends every xDS stream: clients go to another replica
   if (auto* health = grpc_server->GetHealthCheckService()) health->Shutdown();

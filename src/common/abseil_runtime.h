@@ -8,7 +8,7 @@ namespace protomesh {
 // detection on: every lock, ours and gRPC's (grpc_core::Mutex is an
 // absl::Mutex), then records its place in a process-wide lock graph under
 // one global lock. In protomesh-xds with 10 000 streams that was about a
-// fifth of the server's CPU during a push (bench/RESULTS.md). Servers turn
+// tenth of the server's CPU during a push (bench/RESULTS.md). Servers turn
 // it off; the tests keep it on.
 inline void DisableMutexDeadlockDetection() {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);

@@ -7,9 +7,13 @@
 #include <type_traits>
 #include <utility>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "src/common/prometheus_text.h"
+#include "src/common/string_view_compat.h"
 
 namespace protomesh::metrics {
 namespace {
@@ -251,6 +255,20 @@ Family<T>::Children() const {
     children.emplace_back(values, child.get());
   }
   return children;
+}
+
+std::optional<double> FindSample(std::string_view exposition_text, std::string_view series_name) {
+  const absl::string_view exposition = protomesh::internal::ToAbsl(exposition_text);
+  const absl::string_view series = protomesh::internal::ToAbsl(series_name);
+  for (absl::string_view line : absl::StrSplit(exposition, '\n')) {
+    if (!absl::StartsWith(line, series) || line.size() <= series.size() ||
+        line[series.size()] != ' ') {
+      continue;
+    }
+    double value = 0;
+    if (absl::SimpleAtod(line.substr(series.size() + 1), &value)) return value;
+  }
+  return std::nullopt;
 }
 
 template class Family<Counter>;

@@ -7,7 +7,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace protomesh::metrics {
@@ -103,5 +105,10 @@ class Family {
   mutable std::mutex mu_;
   std::map<std::vector<std::string>, std::unique_ptr<T>> children_;
 };
+
+// The value of sample `series` in a text exposition (what Registry::Render
+// and /metrics produce): `series` is the name and labels as rendered, e.g.
+// `x_total` or `x_total{a="b"}`. nullopt when absent.
+std::optional<double> FindSample(std::string_view exposition, std::string_view series);
 
 }  // namespace protomesh::metrics

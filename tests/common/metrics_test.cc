@@ -203,6 +203,21 @@ TEST(MetricsTest, LatencyBucketsSpan100usTo10s) {
                               "h_seconds_bucket{le=\"+Inf\"} 0\n"));
 }
 
+TEST(MetricsTest, FindSampleReadsOneSeriesOfAnExposition) {
+  Registry registry;
+  Family<Gauge>& open = registry.AddGauge("open", "Open.", {"kind"});
+  open.WithLabels({"a"}).Set(3);
+  open.WithLabels({"ab"}).Set(4);
+  registry.AddCounter("calls_total", "Calls.").WithLabels({}).Increment();
+  const std::string text = registry.Render();
+  EXPECT_EQ(FindSample(text, "open{kind=\"a\"}"), 3);
+  EXPECT_EQ(FindSample(text, "open{kind=\"ab\"}"), 4);
+  EXPECT_EQ(FindSample(text, "calls_total"), 1);
+  EXPECT_EQ(FindSample(text, "calls"), std::nullopt);  // a prefix of a name is not a series
+  EXPECT_EQ(FindSample(text, "open"), std::nullopt);
+  EXPECT_EQ(FindSample("", "open"), std::nullopt);
+}
+
 TEST(MetricsDeathTest, WrongNumberOfLabelValues) {
   Registry registry;
   Family<Counter>& family = registry.AddCounter("y_total", "Y.", {"a", "b"});

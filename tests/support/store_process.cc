@@ -1,8 +1,7 @@
 #include "tests/support/store_process.h"
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "src/common/metrics.h"
 #include "tests/support/http_get.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/wait.h"
@@ -66,16 +65,7 @@ std::pair<int, std::string> StoreProcess::AdminGet(const std::string& path) cons
 }
 
 double StoreProcess::Metric(const std::string& series) const {
-  auto [status, body] = AdminGet("/metrics");
-  for (absl::string_view line : absl::StrSplit(body, '\n')) {
-    if (!absl::StartsWith(line, series) || line.size() <= series.size() ||
-        line[series.size()] != ' ') {
-      continue;
-    }
-    double value = -1;
-    if (absl::SimpleAtod(line.substr(series.size() + 1), &value)) return value;
-  }
-  return -1;
+  return metrics::FindSample(AdminGet("/metrics").second, series).value_or(-1);
 }
 
 absl::StatusOr<int> StoreProcess::Terminate() { return process_->Terminate(); }
