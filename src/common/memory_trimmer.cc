@@ -48,7 +48,11 @@ bool MemoryTrimmer::Check(absl::Time now) {
     due_since_.reset();
     if (!again_at_ || now < *again_at_) return false;
     options_.trim();
-    again_at_.reset();
+    if (--follow_ups_left_ > 0) {
+      again_at_ = now + options_.again_after;
+    } else {
+      again_at_.reset();
+    }
     return true;
   }
   if (!due_since_) due_since_ = now;
@@ -57,7 +61,8 @@ bool MemoryTrimmer::Check(absl::Time now) {
   peak_ = load;
   dropped_ = 0;
   due_since_.reset();
-  again_at_ = now + options_.max_wait;
+  follow_ups_left_ = options_.follow_ups;
+  if (follow_ups_left_ > 0) again_at_ = now + options_.again_after;
   return true;
 }
 

@@ -9,8 +9,9 @@
 // reach a tenth of the highest load since the last trim (and min_drop), it
 // trims as soon as the load has stopped falling for `quiet` (the memory of
 // a closed stream is freed a little after it is counted), or after
-// `max_wait` if it never does; and once more `max_wait` later, for what
-// goes after the load (a connection outlives its streams). A load that
+// `max_wait` if it never does; and `follow_ups` times more, `again_after`
+// apart, for what goes after the load (a connection outlives its streams,
+// and a client may close its connections well after its streams). A load that
 // only grows, or churns less than that, costs a reading of it per interval. (The heap's own figures would
 // say what is free, but mallinfo2 walks every free chunk under the arena
 // locks: too slow to read often on a large heap.)
@@ -33,6 +34,8 @@ class MemoryTrimmer {
     absl::Duration interval = absl::Milliseconds(100);
     absl::Duration quiet = absl::Milliseconds(500);
     absl::Duration max_wait = absl::Seconds(5);
+    absl::Duration again_after = absl::Seconds(2);
+    int follow_ups = 3;
     double min_drop = 100;
     double min_drop_fraction = 0.1;  // of the highest load since the last trim
     std::function<void()> trim = ReleaseFreeMemory;
@@ -61,7 +64,8 @@ class MemoryTrimmer {
   double dropped_ = 0;   // decreases since the last trim
   absl::Time last_drop_;
   std::optional<absl::Time> due_since_;  // dropped_ is enough since then
-  std::optional<absl::Time> again_at_;   // the follow-up trim
+  std::optional<absl::Time> again_at_;   // the next follow-up trim
+  int follow_ups_left_ = 0;
 
   std::mutex mu_;  // guards stopping_
   std::condition_variable wake_;

@@ -69,8 +69,10 @@ TEST(MemoryTrimmerTest, TrimsOnceTheLoadHasStoppedFalling) {
   // Draining over three checks, then quiet: the fifth check after the last
   // drop is 500 ms after it.
   EXPECT_EQ(f.TrimmedAt({700, 300, 0, 0, 0, 0, 0, 0, 0, 0}), 7);
-  // Once more 5 s later (the 50th check after it), then never.
-  EXPECT_EQ(f.TrimmedAt(Repeat(0, 100)), 47);
+  // Three more, 2 s (20 checks) apart, then never.
+  EXPECT_EQ(f.TrimmedAt(Repeat(0, 20)), 17);
+  EXPECT_EQ(f.TrimmedAt(Repeat(0, 20)), 17);
+  EXPECT_EQ(f.TrimmedAt(Repeat(0, 20)), 17);
   EXPECT_EQ(f.TrimmedAt(Repeat(0, 100)), -1);
 }
 
@@ -80,6 +82,7 @@ TEST(MemoryTrimmerTest, ATenthOfThePeakCounts) {
   // 500 is under a tenth of 10 000.
   EXPECT_EQ(f.TrimmedAt(Repeat(9500, 20)), -1);
   EXPECT_EQ(f.TrimmedAt(Repeat(9000, 20)), 5);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(f.TrimmedAt(Repeat(9000, 20)), 5);  // the follow-ups
   // The peak is now 9000: another 900 makes a trim.
   EXPECT_EQ(f.TrimmedAt(Repeat(8200, 20)), -1);
   EXPECT_EQ(f.TrimmedAt(Repeat(8100, 20)), 5);
