@@ -74,11 +74,9 @@ void Write(int writer, std::vector<svc::ResourceStore::Stub*> stubs, std::atomic
 }
 
 TEST(StoreConcurrencyTest, EveryWatcherSeesEveryChangeOnceInOrderAcrossTwoReplicas) {
-  auto& postgres = SharedPostgres();
-  ASSERT_TRUE(postgres.CreateDatabase("concurrency").ok());
-  const std::string url = postgres.Url("concurrency");
-  auto a = StoreProcess::Start(url);
+  auto a = StoreProcess::StartOnFreshDatabase("concurrency");
   ASSERT_TRUE(a.ok()) << a.status();
+  const std::string url = (*a)->database_url();
   auto b = StoreProcess::Start(url);
   ASSERT_TRUE(b.ok()) << b.status();
   std::vector<StoreProcess*> stores = {a->get(), b->get()};
@@ -260,11 +258,9 @@ int64_t WritesWaitingForALock(pqxx::connection& connection, const std::string& d
 // interleaved.
 TEST(StoreConcurrencyTest, AReplicaPublishesItsOwnWritesExactlyAsAnotherReadsThemFromTheLog) {
   constexpr char kSpace[] = "handover";
-  auto& postgres = SharedPostgres();
-  ASSERT_TRUE(postgres.CreateDatabase("handover").ok());
-  const std::string url = postgres.Url("handover");
-  auto a = StoreProcess::Start(url);
+  auto a = StoreProcess::StartOnFreshDatabase("handover");
   ASSERT_TRUE(a.ok()) << a.status();
+  const std::string url = (*a)->database_url();
   auto b = StoreProcess::Start(url);
   ASSERT_TRUE(b.ok()) << b.status();
   auto stub_a = (*a)->NewStub();
@@ -409,11 +405,9 @@ TEST(StoreConcurrencyTest, AReplicaPublishesItsOwnWritesExactlyAsAnotherReadsThe
 TEST(StoreConcurrencyTest, ManyWatchersOfOneNamespaceEachSeeTheLogExactly) {
   constexpr char kCrowd[] = "crowd";
   constexpr int kWatchersOnA = 100;  // above WatchHub's parallel threshold
-  auto& postgres = SharedPostgres();
-  ASSERT_TRUE(postgres.CreateDatabase("crowd").ok());
-  const std::string url = postgres.Url("crowd");
-  auto a = StoreProcess::Start(url);
+  auto a = StoreProcess::StartOnFreshDatabase("crowd");
   ASSERT_TRUE(a.ok()) << a.status();
+  const std::string url = (*a)->database_url();
   auto b = StoreProcess::Start(url);
   ASSERT_TRUE(b.ok()) << b.status();
 
