@@ -78,8 +78,8 @@ void PrintTable(const std::string& server, const svc::GetXdsStatusResponse& stat
                                     "-", "-", "-", "-", client.peer()};
     for (const svc::XdsClientTypeStatus& type : client.types()) {
       const std::string name = TypeShortName(type.type_url());
-      const int column = name == "CDS" ? 3 : name == "EDS" ? 4 : name == "LDS" ? 5 : 6;
-      row[column] = SyncState(type);
+      const int column = name == "CDS" ? 3 : name == "EDS" ? 4 : name == "LDS" ? 5 : name == "RDS" ? 6 : -1;
+      if (column >= 0) row[column] = SyncState(type);
       if (type.nacks() > 0) {
         nacks.push_back(absl::StrCat(client.node_id(), " ", name, ": rejected version ",
                                      ShortVersion(type.last_nack_version()), ": ",
