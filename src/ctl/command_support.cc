@@ -46,19 +46,22 @@ absl::StatusOr<std::string> ParseIdFlag(const std::string& id) {
   return uuid::Format(*parsed);
 }
 
+absl::Status AmbiguousNameError(const std::string& ns, const std::string& name,
+                                const std::vector<Resource>& found, const std::string& remedy) {
+  std::vector<std::string> ids;
+  for (const Resource& resource : found) ids.push_back(resource.id());
+  return UsageError(absl::StrCat("the name \"", name, "\" matches ", found.size(),
+                                 " resources in namespace ", ns, " (ids ", absl::StrJoin(ids, ", "),
+                                 "): ", remedy));
+}
+
 absl::StatusOr<std::string> ResolveId(CommandContext& context, const std::string& name,
                                       const std::string& id) {
   if (!id.empty()) return ParseIdFlag(id);
   const std::string& ns = context.settings.namespace_;
   auto found = FindByName(context, ns, name);
   if (!found.ok()) return found.status();
-  if (found->size() > 1) {
-    std::vector<std::string> ids;
-    for (const Resource& resource : *found) ids.push_back(resource.id());
-    return UsageError(absl::StrCat("the name \"", name, "\" matches ", found->size(),
-                                   " resources in namespace ", ns, " (ids ",
-                                   absl::StrJoin(ids, ", "), "): give one with --id"));
-  }
+  if (found->size() > 1) return AmbiguousNameError(ns, name, *found, "give one with --id");
   if (found->size() == 1) return found->front().id();
   return DeriveResourceId(ns, name);
 }

@@ -25,6 +25,12 @@ absl::StatusOr<std::vector<protomesh::types::v1::Resource>> FindByName(CommandCo
                                                                        const std::string& ns,
                                                                        const std::string& name);
 
+// The usage error for a name that matches more than one resource of `ns`;
+// `remedy` says what to do, e.g. "give one with --id".
+absl::Status AmbiguousNameError(const std::string& ns, const std::string& name,
+                                const std::vector<protomesh::types::v1::Resource>& found,
+                                const std::string& remedy);
+
 // The id for a resource given by name or id, for history and rollback:
 // --id as given; a name of a live resource its id (a usage error when the
 // name is ambiguous); else the id derived from the name, so that dropped

@@ -32,13 +32,7 @@ absl::Status RunDelete(CommandContext& context, const DeleteOptions& options) {
   for (const std::string& name : options.names) {
     auto found = FindByName(context, ns, name);
     if (!found.ok()) return found.status();
-    if (found->size() > 1) {
-      std::vector<std::string> ids;
-      for (const Resource& resource : *found) ids.push_back(resource.id());
-      return UsageError(absl::StrCat("the name \"", name, "\" matches ", found->size(),
-                                     " resources in namespace ", ns, " (ids ",
-                                     absl::StrJoin(ids, ", "), "): delete one with --id"));
-    }
+    if (found->size() > 1) return AmbiguousNameError(ns, name, *found, "delete one with --id");
     if (found->empty()) {
       missing.push_back(absl::StrCat("no resource named \"", name, "\" in namespace ", ns));
     } else {

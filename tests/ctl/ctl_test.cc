@@ -660,6 +660,38 @@ TEST_F(CtlTest, DeleteByNameIdOrFileInOneTransaction) {
                                    "nothing to delete"}));
 }
 
+TEST_F(CtlTest, ANameSharedByTwoResourcesMustBeGivenById) {
+  const std::string first = "6f1c1a52-3b7e-4a5e-9d3c-0a1b2c3d4e5f";
+  const std::string second = "0d9e8f7a-6b5c-4d3e-8f1a-2b3c4d5e6f70";
+  auto twin = [&](const std::string& id, int streams) {
+    return absl::StrCat("kind: Service\nnamespace: ", ns_, "\nname: twin\nid: ", id,
+                        "\nspec:\n  service_name: twin\n  xds_cluster_name: edge\n"
+                        "  instance_http2_options:\n    max_concurrent_streams: ",
+                        streams, "\n");
+  };
+  ASSERT_EQ(Ctl({"apply", "-f", "-"}, twin(first, 1) + "---\n" + twin(second, 2)).exit_code, 0);
+  const int64_t revision = Head();
+  const std::string ambiguous = absl::StrCat("error: the name \"twin\" matches 2 resources in namespace ",
+                                             ns_, " (ids ");
+
+  auto deleted = Ctl({"-n", ns_, "delete", "twin"});
+  EXPECT_EQ(deleted.exit_code, 2) << deleted.output;
+  EXPECT_THAT(deleted.output, StartsWith(ambiguous));
+  EXPECT_THAT(deleted.output, HasSubstr("): delete one with --id\n"));
+  EXPECT_THAT(deleted.output, HasSubstr(first));
+  EXPECT_THAT(deleted.output, HasSubstr(second));
+
+  auto history = Ctl({"-n", ns_, "history", "twin"});
+  EXPECT_EQ(history.exit_code, 2) << history.output;
+  EXPECT_THAT(history.output, StartsWith(ambiguous));
+  EXPECT_THAT(history.output, HasSubstr("): give one with --id\n"));
+  EXPECT_EQ(Head(), revision);
+
+  deleted = Ctl({"-n", ns_, "delete", "--id", first});
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.output;
+  EXPECT_EQ(Ctl({"-n", ns_, "delete", "twin"}).exit_code, 0);
+}
+
 TEST_F(CtlTest, SettingsComeFromFlagsThenEnvironmentThenConfigFile) {
   ApplyExamples();
   std::string good = store_->grpc_address();
