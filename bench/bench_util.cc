@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -214,6 +215,31 @@ void WaitForQuietMachine(double load, absl::Duration longest) {
     std::fprintf(stderr, "waiting for a quiet machine: load %s\n", LoadAverage().c_str());
     SleepFor(std::chrono::seconds(15));
   }
+}
+
+absl::Status LoadInBatches(int64_t count, int64_t batch, int threads,
+                           const std::function<absl::Status(int channel, int64_t from, int64_t to)>& write) {
+  std::atomic<int64_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;
+  absl::Status failure;
+  auto work = [&](int channel) {
+    while (!g_interrupted && !failed) {
+      const int64_t from = next.fetch_add(batch);
+      if (from >= count) return;
+      absl::Status status = write(channel, from, std::min(count, from + batch));
+      if (!status.ok()) {
+        std::lock_guard lock(mu);
+        if (failure.ok()) failure = std::move(status);
+        failed = true;
+        return;
+      }
+    }
+  };
+  std::vector<std::thread> workers;
+  for (int i = 0; i < threads; ++i) workers.emplace_back(work, i);
+  for (auto& worker : workers) worker.join();
+  return failure;
 }
 
 }  // namespace protomesh::bench

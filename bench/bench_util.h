@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,6 +37,13 @@ absl::StatusOr<std::vector<int64_t>> ParsePositiveList(const std::string& text);
 double Quantile(std::vector<double>& values, double q);
 double Median(std::vector<double> values);
 double Max(const std::vector<double>& values);
+
+// Writes keys [0, count) as consecutive ranges of `batch` keys, from
+// `threads` threads (thread i passes channel i): write(channel, from, to)
+// writes [from, to). The first error stops every thread and is returned;
+// so does Ctrl-C, leaving the load incomplete.
+absl::Status LoadInBatches(int64_t count, int64_t batch, int threads,
+                           const std::function<absl::Status(int channel, int64_t from, int64_t to)>& write);
 
 // Set by SIGINT/SIGTERM (see WatchForInterrupt); long loops check it.
 extern std::atomic<bool> g_interrupted;

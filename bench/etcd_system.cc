@@ -121,34 +121,20 @@ class EtcdSystem : public KvSystem {
   }
 
   absl::Status Load(const std::string& space, int64_t count, const std::string& value) override {
-    std::atomic<int64_t> next{0};
-    std::mutex mu;
-    absl::Status failure;
-    auto work = [&](int channel) {
-      while (!g_interrupted) {
-        int64_t from = next.fetch_add(kLoadBatch);
-        if (from >= count) return;
-        pb::TxnRequest request;
-        for (int64_t key = from; key < std::min(count, from + kLoadBatch); ++key) {
-          auto* put = request.add_success()->mutable_request_put();
-          put->set_key(Key(space, key));
-          put->set_value(value);
-        }
-        grpc::ClientContext context;
-        context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-        pb::TxnResponse response;
-        grpc::Status status = Kv(channel)->Txn(&context, request, &response);
-        if (!status.ok()) {
-          std::lock_guard lock(mu);
-          failure = absl::InternalError(absl::StrCat("Txn: ", Describe(status)));
-          return;
-        }
+    return LoadInBatches(count, kLoadBatch, 4, [&](int channel, int64_t from, int64_t to) {
+      pb::TxnRequest request;
+      for (int64_t key = from; key < to; ++key) {
+        auto* put = request.add_success()->mutable_request_put();
+        put->set_key(Key(space, key));
+        put->set_value(value);
       }
-    };
-    std::vector<std::thread> threads;
-    for (int i = 0; i < 4; ++i) threads.emplace_back(work, i);
-    for (auto& thread : threads) thread.join();
-    return failure;
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+      pb::TxnResponse response;
+      grpc::Status status = Kv(channel)->Txn(&context, request, &response);
+      if (!status.ok()) return absl::InternalError(absl::StrCat("Txn: ", Describe(status)));
+      return absl::OkStatus();
+    });
   }
 
   std::unique_ptr<Watcher> Watch(int channel, const std::string& space) override {

@@ -121,33 +121,18 @@ class StoreSystem : public KvSystem {
   }
 
   absl::Status Load(const std::string& space, int64_t count, const std::string& value) override {
-    std::atomic<int64_t> next{0};
-    std::mutex mu;
-    absl::Status failure;
-    auto work = [&](int channel) {
-      while (!g_interrupted) {
-        int64_t from = next.fetch_add(kLoadBatch);
-        if (from >= count) return;
-        svc::ApplyRequest request;
-        for (int64_t key = from; key < std::min(count, from + kLoadBatch); ++key) {
-          FillResource(request.add_operations()->mutable_put()->mutable_resource(), space, key,
-                       value);
-        }
-        grpc::ClientContext context;
-        context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-        svc::ApplyResponse response;
-        grpc::Status status = Stub(channel)->Apply(&context, request, &response);
-        if (!status.ok()) {
-          std::lock_guard lock(mu);
-          failure = absl::InternalError(absl::StrCat("Apply: ", Describe(status)));
-          return;
-        }
+    return LoadInBatches(count, kLoadBatch, 2, [&](int channel, int64_t from, int64_t to) {
+      svc::ApplyRequest request;
+      for (int64_t key = from; key < to; ++key) {
+        FillResource(request.add_operations()->mutable_put()->mutable_resource(), space, key, value);
       }
-    };
-    std::vector<std::thread> threads;
-    for (int i = 0; i < 2; ++i) threads.emplace_back(work, i);
-    for (auto& thread : threads) thread.join();
-    return failure;
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+      svc::ApplyResponse response;
+      grpc::Status status = Stub(channel)->Apply(&context, request, &response);
+      if (!status.ok()) return absl::InternalError(absl::StrCat("Apply: ", Describe(status)));
+      return absl::OkStatus();
+    });
   }
 
   std::unique_ptr<Watcher> Watch(int channel, const std::string& space) override {
