@@ -196,6 +196,16 @@ absl::Status EmbeddedPostgres::WriteSettings(int tcp_port) {
               {"listen_addresses", tcp_port != 0 ? "127.0.0.1" : ""},
               {"port", absl::StrCat(socket_port_)},
               {"unix_socket_directories", socket_dir_},
+              // The server's log, in log/ of the data directory, one file
+              // per weekday, each emptied when its day comes round again:
+              // at most a week of it is kept. pg_ctl's postgres.log gets
+              // only what is logged before the collector starts.
+              {"logging_collector", "on"},
+              {"log_directory", "log"},
+              {"log_filename", "postgresql-%a.log"},
+              {"log_truncate_on_rotation", "on"},
+              {"log_rotation_age", "1d"},
+              {"log_rotation_size", "0"},
           },
           /*append=*/false);
       !s.ok()) {

@@ -116,6 +116,13 @@ TEST_F(EmbeddedPostgresTest, StoreRunsItsOwnPostgresAndKeepsDataAcrossRestarts) 
   // A real database: durable, and reachable only through its socket.
   EXPECT_EQ(QueryString(SocketUrl("protomesh"), "SHOW fsync"), "on");
   EXPECT_EQ(QueryString(SocketUrl("protomesh"), "SHOW listen_addresses"), "");
+  // The server logs into log/, one file per weekday, rotated daily.
+  EXPECT_EQ(QueryString(SocketUrl("protomesh"), "SHOW logging_collector"), "on");
+  EXPECT_EQ(QueryString(SocketUrl("protomesh"), "SHOW log_filename"), "postgresql-%a.log");
+  EXPECT_EQ(QueryString(SocketUrl("protomesh"), "SHOW log_truncate_on_rotation"), "on");
+  EXPECT_EQ(QueryString(SocketUrl("protomesh"),
+                        "SELECT pg_current_logfile() LIKE 'log/postgresql-___.log'"),
+            "t");
 
   auto stub = process.NewStub();
   const Resource resource = MakeResource("embedded", "alpha", "kept");
