@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/time_util.h"
+#include "src/common/namespace_rule.h"
 #include "src/common/uuid.h"
 #include "src/ctl/resource_id.h"
 #include "src/ctl/yaml_json.h"
@@ -18,19 +19,12 @@ using protomesh::types::v1::Resource;
 
 constexpr const char* kDocumentFields[] = {"kind", "namespace", "name", "id", "spec", "status"};
 constexpr size_t kMaxNameBytes = 253;
-constexpr size_t kMaxNamespaceLength = 63;
-
-bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-
 std::string Quote(const std::string& text) { return absl::StrCat("\"", text, "\""); }
 
 }  // namespace
 
 std::string NamespaceProblem(const std::string& ns) {
-  bool valid = !ns.empty() && ns.size() <= kMaxNamespaceLength && IsLowerAlnum(ns.front()) &&
-               IsLowerAlnum(ns.back());
-  for (char c : ns) valid = valid && (IsLowerAlnum(c) || c == '-');
-  if (valid) return "";
+  if (IsValidNamespace(ns)) return "";
   return absl::StrCat("namespace ", Quote(ns),
                       " is not a DNS label (1 to 63 lowercase letters, digits or '-', starting and "
                       "ending with a letter or digit)");

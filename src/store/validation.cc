@@ -2,11 +2,10 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "src/common/namespace_rule.h"
 
 namespace protomesh::store {
 namespace {
-
-bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
 // Quotes a user value for an error message, cut to a readable length.
 std::string Quoted(absl::string_view value) {
@@ -21,10 +20,7 @@ absl::Status ValidateNamespace(absl::string_view ns, absl::string_view field) {
   if (ns.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": must not be empty"));
   }
-  bool valid = ns.size() <= kMaxNamespaceLength && IsLowerAlnum(ns.front()) &&
-               IsLowerAlnum(ns.back());
-  for (char c : ns) valid = valid && (IsLowerAlnum(c) || c == '-');
-  if (!valid) {
+  if (!IsValidNamespace(ns)) {
     return absl::InvalidArgumentError(absl::StrCat(
         field, ": must be a DNS label (at most ", kMaxNamespaceLength,
         " lowercase letters, digits or '-', starting and ending with a letter or "

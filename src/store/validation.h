@@ -18,8 +18,6 @@ struct Limits {
   size_t max_type_url_bytes = 512;
 };
 
-inline constexpr size_t kMaxNamespaceLength = 63;
-
 // A namespace is a DNS label: 1-63 lowercase letters, digits or '-',
 // starting and ending with a letter or digit.
 absl::Status ValidateNamespace(absl::string_view ns, absl::string_view field);
