@@ -1,12 +1,14 @@
 // protomesh-all-in-one: a whole Protomesh on one machine, for trying it out
 // and for development. It runs protomesh-store with a private PostgreSQL
 // under data-dir, and protomesh-xds serving one namespace of it, as child
-// processes; SIGTERM or Ctrl-C stops them all, and if one of them exits the
-// others are stopped too.
+// processes, protomesh-xds once the store serves (it says so on
+// $NOTIFY_SOCKET); SIGTERM or Ctrl-C stops them all, and if one of them
+// exits the others are stopped too.
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
   std::string log_format = "text";
   std::string log_level = "info";
   absl::Duration shutdown_grace = absl::Seconds(15);
+  absl::Duration store_ready_timeout = absl::Minutes(2);
 
   config::Flags flags("protomesh-all-in-one",
                       "A whole Protomesh on one machine: protomesh-store with a private "
@@ -71,6 +74,9 @@ int main(int argc, char** argv) {
             "where protomesh-store and protomesh-xds are (also found in the build tree's "
             "cmd/NAME/NAME layout beside it, else in PATH); the default is this binary's "
             "directory");
+  flags.Add("store-ready-timeout", &store_ready_timeout,
+            "how long protomesh-store may take to serve (a new data-dir is initialized "
+            "first) before everything stops with an error; protomesh-xds starts once it serves");
   flags.Add("shutdown-grace", &shutdown_grace,
             "how long each program may take to stop before it is killed");
   flags.Add("log-format", &log_format, "text or json (for every program)");
@@ -93,17 +99,23 @@ int main(int argc, char** argv) {
     spdlog::critical("data-dir must not be empty");
     return 2;
   }
+  if (store_ready_timeout <= absl::ZeroDuration()) {
+    spdlog::critical("store-ready-timeout must be positive");
+    return 2;
+  }
 
   const std::vector<std::string> logging_flags = {"--log-format=" + log_format,
                                                   "--log-level=" + log_level};
   std::vector<supervisor::Program> programs = {
       {"protomesh-store",
        {FindProgram(bin_dir, "protomesh-store"), "--embedded-postgres-dir=" + data_dir + "/postgres",
-        "--grpc-listen=" + store_grpc_listen, "--admin-listen=" + store_admin_listen}},
+        "--grpc-listen=" + store_grpc_listen, "--admin-listen=" + store_admin_listen},
+       absl::ToChronoMilliseconds(store_ready_timeout)},
       {"protomesh-xds",
        {FindProgram(bin_dir, "protomesh-xds"), "--store-address=" + LocalAddress(store_grpc_listen),
         "--namespace=" + namespace_, "--grpc-listen=" + xds_grpc_listen,
-        "--admin-listen=" + xds_admin_listen}},
+        "--admin-listen=" + xds_admin_listen},
+       std::nullopt},
   };
   for (supervisor::Program& program : programs) {
     program.argv.insert(program.argv.end(), logging_flags.begin(), logging_flags.end());

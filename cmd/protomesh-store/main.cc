@@ -11,6 +11,7 @@
 #include "src/common/admin_server.h"
 #include "src/common/config.h"
 #include "src/common/logging.h"
+#include "src/common/ready_notify.h"
 #include "src/common/signals.h"
 #include "src/store/embedded_postgres.h"
 #include "src/store/migrations.h"
@@ -33,6 +34,8 @@ std::string DescribeSource(const config::Flags& flags, const std::string& name) 
 
 int main(int argc, char** argv) {
   signals::BlockTerminationSignals();
+  // Told once the store serves (protomesh-all-in-one, systemd Type=notify).
+  const std::string notify_socket = ready_notify::TakeNotifySocket();
   DisableMutexDeadlockDetection();
 
   store::StoreOptions options;
@@ -191,6 +194,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   serving = store->get();
+  if (auto s = ready_notify::NotifyReady(notify_socket); !s.ok()) {
+    spdlog::warn("cannot report that the store is ready: {}", s.message());
+  }
 
   int signal = signals::WaitForTerminationSignal();
   spdlog::info("received signal {}, shutting down", signal);

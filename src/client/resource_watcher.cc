@@ -53,6 +53,13 @@ grpc::Status ResourceWatcher::RunStream(bool& received_any) {
     if (stopping_) return grpc::Status::CANCELLED;
     active_context_ = &context;
   }
+  // Only the first stream fails fast when the store cannot be reached, so
+  // that the reason is logged (and shown by last_error()) once. Later ones
+  // wait for the channel to connect and start as soon as the store is back:
+  // failing fast, each would end at once while the store is away, and the
+  // backoff below would grow to its maximum (seconds), however soon the
+  // store returned.
+  context.set_wait_for_ready(connections_.load() > 0);
   svc::WatchResourcesRequest request;
   request.set_namespace_(options_.namespace_);
   for (const auto& type_url : options_.type_urls) request.add_type_urls(type_url);

@@ -6,7 +6,9 @@
 //      held that vanished in between;
 //   2. then one Change per revision, in revision order, never twice.
 // After a disconnect it reconnects with exponential backoff and resumes from
-// the last revision it delivered. When the store no longer has that revision
+// the last revision it delivered; while the store cannot be reached, the new
+// stream waits for the channel to connect, so it starts as soon as the store
+// is back (the channel's reconnect backoff, not this one, paces that). When the store no longer has that revision
 // (OUT_OF_RANGE after compaction) it re-lists and delivers a new Snapshot.
 #include <atomic>
 #include <condition_variable>

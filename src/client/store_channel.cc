@@ -10,10 +10,13 @@ std::shared_ptr<grpc::Channel> CreateStoreChannel(
   // asked for within its minimum interval (30 s by default) by seconds.
   // Keeping that interval below the first reconnect backoff makes a
   // restarted store reachable again in about 250 ms (measured: 230-250 ms;
-  // 5 s when the interval is longer than the backoff).
+  // 5 s when the interval is longer than the backoff). A store that stays
+  // away longer is tried again every second at most (±20% jitter), so it is
+  // seen again within about a second of its return (ResourceWatcher waits
+  // for the channel rather than retrying on a backoff of its own).
   args.SetInt(GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS, 100);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 250);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetMaxReceiveMessageSize(64 << 20);
   return grpc::CreateCustomChannel(address, credentials, args);
 }

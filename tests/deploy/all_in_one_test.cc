@@ -1,7 +1,8 @@
 // protomesh-all-in-one, as README's quick start runs it: the store with its
-// own PostgreSQL and protomesh-xds come up together and serve; SIGTERM stops
-// them all; a component that dies takes the others down, and the data stays
-// for the next start.
+// own PostgreSQL comes up, then protomesh-xds, and both serve; SIGTERM stops
+// them all, also while the launcher waits for the store; a store that is not
+// ready in time, or a component that dies, takes the others down, and the
+// data stays for the next start.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -25,6 +26,7 @@ namespace protomesh::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 namespace fs = std::filesystem;
 
 constexpr auto kStartTimeout = std::chrono::seconds(90);
@@ -110,6 +112,13 @@ class AllInOneTest : public ::testing::Test {
 TEST_F(AllInOneTest, RunsTheStoreAndXdsTogetherAndStopsThemOnSigterm) {
   ASSERT_TRUE(Start());
   EXPECT_TRUE(PostgresRunning());
+  // protomesh-xds starts once the store serves, so it reaches the store at
+  // its first try.
+  const std::string started = launcher_->Output();
+  const size_t serving = started.find("[protomesh-store] resource store serving gRPC");
+  ASSERT_NE(serving, std::string::npos) << started;
+  EXPECT_LT(serving, started.find("started protomesh-xds")) << started;
+  EXPECT_THAT(started, Not(HasSubstr("[protomesh-xds] store watch of namespace shop ended")));
 
   CommandResult applied = Ctl({"apply", "-f", "-"},
                               "kind: Service\nname: web\nspec: {service_name: web, xds_cluster_name: edge}\n");
@@ -157,12 +166,65 @@ TEST_F(AllInOneTest, AComponentThatDiesStopsTheRestAndTheDataStays) {
   EXPECT_THAT(got.output, HasSubstr("service_name: kept"));
 }
 
+// A bin-dir whose protomesh-store never reports ready: it runs until
+// SIGTERM, then exits 0. Its protomesh-xds must not be started.
+class NeverReadyStoreTest : public AllInOneTest {
+ protected:
+  void SetUp() override {
+    AllInOneTest::SetUp();
+    bin_dir_ = data_dir_ + "/bin";
+    ASSERT_TRUE(fs::create_directory(bin_dir_));
+    for (const char* program : {"protomesh-store", "protomesh-xds"}) {
+      const std::string path = bin_dir_ + "/" + program;
+      std::ofstream(path) << "#!/bin/sh\ntrap 'kill $!; exit 0' TERM\necho " << program
+                          << " waits for SIGTERM\nsleep 3600 & wait\n";
+      ASSERT_EQ(chmod(path.c_str(), 0755), 0);
+    }
+  }
+
+  void StartLauncher(const std::string& store_ready_timeout) {
+    auto launcher = ChildProcess::Start({PROTOMESH_ALL_IN_ONE_BIN, "--bin-dir=" + bin_dir_,
+                                         "--data-dir=" + data_dir_,
+                                         "--store-ready-timeout=" + store_ready_timeout});
+    ASSERT_TRUE(launcher.ok()) << launcher.status();
+    launcher_ = std::move(*launcher);
+  }
+
+  std::string bin_dir_;
+};
+
+TEST_F(NeverReadyStoreTest, AStoreThatIsNotReadyInTimeStopsEverythingWithAnError) {
+  StartLauncher("1s");
+  std::optional<int> exit_code = launcher_->WaitForExit(std::chrono::seconds(60));
+  ASSERT_TRUE(exit_code.has_value()) << "the launcher kept waiting for the store";
+  EXPECT_EQ(*exit_code, 1);
+  const std::string output = launcher_->Output();
+  EXPECT_THAT(output, HasSubstr("protomesh-store was not ready within 1s; stopping it"));
+  EXPECT_THAT(output, Not(HasSubstr("started protomesh-xds")));
+}
+
+TEST_F(NeverReadyStoreTest, SigtermWhileWaitingForTheStoreStopsItCleanly) {
+  StartLauncher("1h");
+  ASSERT_TRUE(WaitUntil([&] {
+    const std::string output = launcher_->Output();
+    return output.find("waiting up to 1h for protomesh-store") != std::string::npos &&
+           output.find("protomesh-store waits for SIGTERM") != std::string::npos;
+  }, kStartTimeout))
+      << launcher_->Output();
+  auto exit_code = launcher_->Terminate(std::chrono::seconds(60));
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status();
+  EXPECT_EQ(*exit_code, 0);
+  const std::string output = launcher_->Output();
+  EXPECT_THAT(output, HasSubstr("stopping protomesh-store"));
+  EXPECT_THAT(output, Not(HasSubstr("started protomesh-xds")));
+}
+
 TEST(AllInOneFlagsTest, HelpNamesEverySettingAndBadFlagsAreUsageErrors) {
   auto help = RunCommand({PROTOMESH_ALL_IN_ONE_BIN, "--help"});
   ASSERT_TRUE(help.ok()) << help.status();
   EXPECT_EQ(help->exit_code, 0);
   for (const char* flag : {"--data-dir", "--namespace", "--store-grpc-listen", "--xds-grpc-listen",
-                           "--bin-dir", "--shutdown-grace", "--log-format"}) {
+                           "--bin-dir", "--store-ready-timeout", "--shutdown-grace", "--log-format"}) {
     EXPECT_THAT(help->output, HasSubstr(flag));
   }
   auto bad = RunCommand({PROTOMESH_ALL_IN_ONE_BIN, "--data-dri=/x"});

@@ -372,7 +372,9 @@ TEST(StoreConcurrencyTest, AReplicaPublishesItsOwnWritesExactlyAsAnotherReadsThe
       for (int i = 0; i < 20; ++i) {
         auto r = MakeResource(kSpace, absl::StrCat("w", w, "-", i));
         EXPECT_TRUE(Put(*stub, r).ok());
-        if (i % 3 == 0) EXPECT_TRUE(Drop(*stub, kSpace, {r.id()}).ok());
+        if (i % 3 == 0) {
+          EXPECT_TRUE(Drop(*stub, kSpace, {r.id()}).ok());
+        }
       }
     });
   }
