@@ -1,6 +1,7 @@
 #pragma once
 // A gRPC channel to one of Protomesh's servers (the store, protomesh-xds)
-// from protomeshctl's settings: TLS when any TLS setting is given.
+// from protomeshctl's settings: TLS when any TLS setting is given
+// (src/common/tls_credentials).
 #include <memory>
 #include <string>
 
