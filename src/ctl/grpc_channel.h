@@ -12,6 +12,9 @@
 
 namespace protomesh::ctl {
 
+// Whether any TLS setting is given (then the channel uses TLS).
+bool UsesTls(const Settings& settings);
+
 // Reads the TLS files (a missing one is a usage error); connects lazily.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateChannel(const Settings& settings,
                                                              const std::string& address);

@@ -124,13 +124,15 @@ class TlsTest : public ::testing::Test {
     EXPECT_THAT(got.output, HasSubstr("service_name: " + name));
   }
 
-  // protomeshctl get fails as a transport error that names the server.
-  void ExpectRefused(std::vector<std::string> tls_args) {
+  // protomeshctl get fails as a transport error that names the server;
+  // its output.
+  std::string ExpectRefused(std::vector<std::string> tls_args) {
     tls_args.push_back("get");
     CommandResult result = Ctl(tls_args);
     EXPECT_EQ(result.exit_code, 1) << result.output;
     EXPECT_THAT(result.output, HasSubstr("error: UNAVAILABLE"));
     EXPECT_THAT(result.output, HasSubstr("(server " + store_->grpc_address() + ")"));
+    return result.output;
   }
 
   static std::string* dir_;
@@ -151,9 +153,15 @@ TEST_F(TlsTest, StoreServesTlsToProtomeshctlThatTrustsItsCa) {
 
 TEST_F(TlsTest, ProtomeshctlWithoutTheCaIsRefusedWithAnErrorNamingTheServer) {
   StartStore(ServerTls());
-  ExpectRefused({});                                          // plaintext
-  ExpectRefused({"--tls-ca-file=" + File("other-ca.pem")});   // a CA that did not sign it
-  ExpectRefused({"--tls-ca-file=" + File("ca.pem"), "--tls-server-name=elsewhere.example"});
+  EXPECT_THAT(ExpectRefused({}),  // plaintext
+              HasSubstr("error: the server closed a plaintext connection: if it serves TLS, "
+                        "give --tls-ca-file"));
+  // A CA that did not sign its certificate.
+  EXPECT_THAT(ExpectRefused({"--tls-ca-file=" + File("other-ca.pem")}),
+              HasSubstr("certificate verify failed"));
+  EXPECT_THAT(
+      ExpectRefused({"--tls-ca-file=" + File("ca.pem"), "--tls-server-name=elsewhere.example"}),
+      HasSubstr("Peer name elsewhere.example is not in peer certificate"));
 }
 
 TEST_F(TlsTest, MtlsStoreAcceptsOnlyClientsWithACertificateOfItsClientCa) {
