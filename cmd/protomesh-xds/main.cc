@@ -102,9 +102,14 @@ int main(int argc, char** argv) {
     if (!controller->synced()) {
       client::ResourceWatcher* watcher = watching.load();
       absl::Status last = watcher ? watcher->last_error() : absl::OkStatus();
+      std::string hint;
+      if (!store_tls.enabled() && tls::ClosedLikeATlsServer(std::string(last.message()))) {
+        hint = "; the store closed a plaintext connection: if it serves TLS, set "
+               "store-tls-ca-file (and store-tls-cert-file and store-tls-key-file for mTLS)";
+      }
       return absl::UnavailableError(
           "waiting for the first snapshot of namespace " + namespace_ + " from the store at " +
-          store_address + (last.ok() ? std::string() : " (" + last.ToString() + ")"));
+          store_address + (last.ok() ? std::string() : " (" + last.ToString() + ")") + hint);
     }
     return absl::OkStatus();
   });

@@ -155,6 +155,10 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> CreateChannelCredentia
   return grpc::SslCredentials(options);
 }
 
+bool ClosedLikeATlsServer(std::string_view grpc_error_message) {
+  return grpc_error_message.find("Socket closed") != std::string_view::npos;
+}
+
 std::string Describe(const ServerTlsFiles& files) {
   if (!files.enabled()) return "plaintext";
   if (!files.client_ca_file.set()) return "TLS";

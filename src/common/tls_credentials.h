@@ -5,6 +5,7 @@
 // by protomeshctl and protomesh-xds's store client (client side).
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
@@ -57,6 +58,10 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> CreateServerCredentials
     const ServerTlsFiles& files);
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> CreateChannelCredentials(
     const ClientTlsFiles& files);
+
+// Whether a plaintext channel's error says that the server hung up on it,
+// as a TLS server does: gRPC then says no more than "Socket closed".
+bool ClosedLikeATlsServer(std::string_view grpc_error_message);
 
 // For the start-up log: "plaintext", "TLS" or "mTLS (client certificates
 // signed by FILE required)".

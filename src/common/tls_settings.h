@@ -44,6 +44,7 @@ class ClientTlsSettings {
   // The name to verify in the server's certificate; empty: its address's host.
   const std::string& server_name() const { return files_.server_name; }
   std::string Describe() const;
+  bool enabled() const { return files_.enabled(); }
 
  private:
   ClientTlsFiles Files() const;

@@ -1,8 +1,8 @@
 #include "src/ctl/errors.h"
 
 #include "absl/strings/cord.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "src/common/tls_credentials.h"
 
 namespace protomesh::ctl {
 namespace {
@@ -40,7 +40,7 @@ absl::Status StoreError(const grpc::Status& status, const std::string& server, b
   }
   // What a TLS server does to a plaintext client (gRPC says no more).
   if (!tls && code == absl::StatusCode::kUnavailable &&
-      absl::StrContains(status.error_message(), "Socket closed")) {
+      tls::ClosedLikeATlsServer(status.error_message())) {
     absl::StrAppend(&message, "\nthe server closed a plaintext connection: if it serves TLS, ",
                     "give --tls-ca-file (and --tls-cert-file and --tls-key-file for mTLS)");
   }

@@ -18,11 +18,14 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "src/common/files.h"
 #include "tests/support/child_process.h"
+#include "tests/support/http_get.h"
 #include "tests/support/store_process.h"
+#include "tests/support/wait.h"
 #include "tests/xds/support/xds_process.h"
 
 namespace protomesh::testing {
@@ -215,6 +218,22 @@ TEST_F(TlsTest, XdsWatchesAnMtlsStoreAndServesTls) {
   EXPECT_EQ(status_output.exit_code, 0) << status_output.output;
   EXPECT_THAT(status_output.output, HasSubstr("namespace default"));
   EXPECT_EQ((*xds)->Terminate().value_or(-1), 0);
+}
+
+TEST_F(TlsTest, XdsInPlaintextToATlsStoreSaysInReadyzThatTheStoreMayWantTls) {
+  StartStore(ServerTls());
+  const int admin_port = FreePort();
+  auto xds = ChildProcess::Start({PROTOMESH_XDS_BIN, "--grpc-listen=127.0.0.1:0",
+                                  absl::StrCat("--admin-listen=127.0.0.1:", admin_port),
+                                  "--store-address=" + store_->grpc_address()});
+  ASSERT_TRUE(xds.ok()) << xds.status();
+  std::pair<int, std::string> readyz;
+  EXPECT_TRUE(WaitUntil([&] {
+    readyz = HttpGet(admin_port, "/readyz");
+    return absl::StrContains(readyz.second, "closed a plaintext connection");
+  })) << readyz.second;
+  EXPECT_EQ(readyz.first, 503);
+  EXPECT_THAT(readyz.second, HasSubstr("if it serves TLS, set store-tls-ca-file"));
 }
 
 // protomesh-store and protomesh-xds with `args` exit 2 at start, saying
