@@ -13,24 +13,12 @@
 #include "src/common/logging.h"
 #include "src/common/ready_notify.h"
 #include "src/common/signals.h"
+#include "src/common/tls_settings.h"
 #include "src/store/embedded_postgres.h"
 #include "src/store/migrations.h"
 #include "src/store/store_server.h"
 
 using namespace protomesh;
-
-namespace {
-
-// Where a setting came from, for error messages.
-std::string DescribeSource(const config::Flags& flags, const std::string& name) {
-  const std::string source = flags.SourceOf(name);
-  if (source == "flag") return "--" + name;
-  if (source == "env") return "$" + config::EnvironmentName(name);
-  if (source == "file") return name + " in the config file";
-  return name;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   signals::BlockTerminationSignals();
@@ -56,8 +44,9 @@ int main(int argc, char** argv) {
                       "over gRPC (protomesh.services.v1.ResourceStore), with watches pushed "
                       "through LISTEN/NOTIFY.");
   flags.Add("grpc-listen", &options.grpc_listen, "gRPC listen address (host:port)");
+  tls::ServerTlsSettings grpc_tls(&flags);
   flags.Add("admin-listen", &admin_listen,
-            "admin HTTP listen address for /healthz, /readyz and /metrics");
+            "admin HTTP listen address for /healthz, /readyz and /metrics (plaintext)");
   flags.Add("database-url", &options.database_url,
             "PostgreSQL connection URI (libpq; PG* environment variables also apply)");
   flags.Add("database-pool-size", &options.database_pool_size,
@@ -117,7 +106,7 @@ int main(int argc, char** argv) {
     spdlog::critical(
         "{} and {} are both set, but the store either runs its own PostgreSQL "
         "(embedded-postgres-dir) or connects to one (database-url): drop one of them",
-        DescribeSource(flags, "embedded-postgres-dir"), DescribeSource(flags, "database-url"));
+        flags.DescribeSource("embedded-postgres-dir"), flags.DescribeSource("database-url"));
     return 2;
   }
   if (embedded_postgres_dir.empty() && embedded_postgres_port != 0) {
@@ -128,6 +117,12 @@ int main(int argc, char** argv) {
     spdlog::critical("embedded-postgres-port must be in [0, 65535]");
     return 2;
   }
+  auto grpc_credentials = grpc_tls.Credentials();
+  if (!grpc_credentials.ok()) {
+    spdlog::critical("{}", grpc_credentials.status().message());
+    return 2;
+  }
+  options.grpc_credentials = *std::move(grpc_credentials);
   options.service.limits.max_spec_bytes = static_cast<size_t>(max_spec_bytes);
   options.service.watch.max_pending_changes = static_cast<size_t>(watch_max_pending_changes);
   options.service.watch.max_pending_bytes = static_cast<size_t>(watch_max_pending_bytes);
@@ -194,6 +189,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   serving = store->get();
+  spdlog::info("gRPC port {}: {}", (*store)->grpc_port(), grpc_tls.Describe());
   if (auto s = ready_notify::NotifyReady(notify_socket); !s.ok()) {
     spdlog::warn("cannot report that the store is ready: {}", s.message());
   }

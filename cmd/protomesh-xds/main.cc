@@ -24,6 +24,7 @@
 #include "src/common/logging.h"
 #include "src/common/memory_trimmer.h"
 #include "src/common/signals.h"
+#include "src/common/tls_settings.h"
 #include "src/xds/server/ads_service.h"
 #include "src/xds/server/snapshot_cache.h"
 #include "src/xds/server/xds_server_metrics.h"
@@ -50,9 +51,12 @@ int main(int argc, char** argv) {
                       "proxies and proxyless gRPC clients.");
   flags.Add("grpc-listen", &grpc_listen,
             "gRPC listen address (host:port) of ADS, CDS, EDS, LDS, RDS and XdsStatus");
+  tls::ServerTlsSettings grpc_tls(&flags);
   flags.Add("admin-listen", &admin_listen,
-            "admin HTTP listen address for /healthz, /readyz, /metrics and /config_dump");
+            "admin HTTP listen address for /healthz, /readyz, /metrics and /config_dump "
+            "(plaintext)");
   flags.Add("store-address", &store_address, "the Resource Store's gRPC address (host:port)");
+  tls::ClientTlsSettings store_tls(&flags, "store-", "the store");
   flags.Add("namespace", &namespace_, "the store namespace to serve");
   flags.Add("shutdown-grace", &shutdown_grace,
             "on SIGTERM, how long the gRPC server may take to finish in-flight calls");
@@ -76,6 +80,16 @@ int main(int argc, char** argv) {
     spdlog::critical("namespace must not be empty");
     return 2;
   }
+  auto grpc_credentials = grpc_tls.Credentials();
+  if (!grpc_credentials.ok()) {
+    spdlog::critical("{}", grpc_credentials.status().message());
+    return 2;
+  }
+  auto store_credentials = store_tls.Credentials();
+  if (!store_credentials.ok()) {
+    spdlog::critical("{}", store_credentials.status().message());
+    return 2;
+  }
 
   // The admin port comes up first: /healthz answers at once, and /readyz
   // says what the server waits for.
@@ -88,9 +102,14 @@ int main(int argc, char** argv) {
     if (!controller->synced()) {
       client::ResourceWatcher* watcher = watching.load();
       absl::Status last = watcher ? watcher->last_error() : absl::OkStatus();
+      std::string hint;
+      if (!store_tls.enabled() && tls::ClosedLikeATlsServer(std::string(last.message()))) {
+        hint = "; the store closed a plaintext connection: if it serves TLS, set "
+               "store-tls-ca-file (and store-tls-cert-file and store-tls-key-file for mTLS)";
+      }
       return absl::UnavailableError(
           "waiting for the first snapshot of namespace " + namespace_ + " from the store at " +
-          store_address + (last.ok() ? std::string() : " (" + last.ToString() + ")"));
+          store_address + (last.ok() ? std::string() : " (" + last.ToString() + ")") + hint);
     }
     return absl::OkStatus();
   });
@@ -111,7 +130,7 @@ int main(int argc, char** argv) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int grpc_port = 0;
-  builder.AddListeningPort(grpc_listen, grpc::InsecureServerCredentials(), &grpc_port);
+  builder.AddListeningPort(grpc_listen, *grpc_credentials, &grpc_port);
   // xDS streams are long-lived and mostly idle: keep them alive through
   // middleboxes, and let clients ping.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
@@ -125,18 +144,19 @@ int main(int argc, char** argv) {
     admin->Stop();
     return 1;
   }
-  spdlog::info("xDS gRPC on port {}", grpc_port);
+  spdlog::info("xDS gRPC on port {}: {}", grpc_port, grpc_tls.Describe());
   xds_server->AddAdminHandlers(*admin);
 
   client::WatcherOptions watcher_options;
   watcher_options.namespace_ = namespace_;
   client::ResourceWatcher watcher(
-      client::CreateStoreChannel(store_address, grpc::InsecureChannelCredentials()),
+      client::CreateStoreChannel(store_address, *store_credentials, store_tls.server_name()),
       watcher_options, [&controller](const client::WatchBatch& batch) { controller.Apply(batch); });
   watching = &watcher;
   serving = &controller;
   watcher.Start();
-  spdlog::info("watching namespace {} of the store at {}", namespace_, store_address);
+  spdlog::info("watching namespace {} of the store at {} ({})", namespace_, store_address,
+               store_tls.Describe());
 
   // What closed streams freed goes back to the system.
   MemoryTrimmer trimmer(

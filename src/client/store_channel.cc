@@ -3,8 +3,10 @@
 namespace protomesh::client {
 
 std::shared_ptr<grpc::Channel> CreateStoreChannel(
-    const std::string& address, const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
+    const std::string& address, const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+    const std::string& tls_server_name) {
   grpc::ChannelArguments args;
+  if (!tls_server_name.empty()) args.SetSslTargetNameOverride(tls_server_name);
   // After a connection dies, gRPC 1.51's pick_first reconnects only once the
   // resolver has re-resolved, and the DNS resolver defers a re-resolution
   // asked for within its minimum interval (30 s by default) by seconds.

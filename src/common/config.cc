@@ -314,6 +314,14 @@ std::string Flags::SourceOf(std::string_view name) const {
   return setting == nullptr ? "" : setting->source;
 }
 
+std::string Flags::DescribeSource(std::string_view name) const {
+  const std::string source = SourceOf(name);
+  if (source == "flag") return absl::StrCat("--", ToAbsl(name));
+  if (source == "env") return "$" + EnvironmentName(name);
+  if (source == "file") return absl::StrCat(ToAbsl(name), " in the config file");
+  return std::string(name);
+}
+
 std::string EnvironmentName(std::string_view flag_name) {
   std::string name = absl::AsciiStrToUpper(ToAbsl(flag_name));
   for (char& c : name) {

@@ -49,6 +49,10 @@ class Flags {
   const std::vector<std::string>& positional() const;
   // Where a setting's value came from: "flag", "env", "file" or "default".
   std::string SourceOf(std::string_view name) const;
+  // The setting as its source names it, for error messages: "--grpc-listen",
+  // "$GRPC_LISTEN", "grpc-listen in the config file", or (default)
+  // "grpc-listen".
+  std::string DescribeSource(std::string_view name) const;
 
  private:
   struct Impl;

@@ -2,6 +2,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "src/common/tls_credentials.h"
 
 namespace protomesh::ctl {
 namespace {
@@ -31,11 +32,17 @@ int ExitCodeOf(const absl::Status& status) {
   }
 }
 
-absl::Status StoreError(const grpc::Status& status, const std::string& server) {
+absl::Status StoreError(const grpc::Status& status, const std::string& server, bool tls) {
   auto code = static_cast<absl::StatusCode>(status.error_code());
   std::string message = absl::StrCat(absl::StatusCodeToString(code), ": ", status.error_message());
   if (code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDeadlineExceeded) {
     absl::StrAppend(&message, " (server ", server, ")");
+  }
+  // What a TLS server does to a plaintext client (gRPC says no more).
+  if (!tls && code == absl::StatusCode::kUnavailable &&
+      tls::ClosedLikeATlsServer(status.error_message())) {
+    absl::StrAppend(&message, "\nthe server closed a plaintext connection: if it serves TLS, ",
+                    "give --tls-ca-file (and --tls-cert-file and --tls-key-file for mTLS)");
   }
   return absl::Status(code, message);
 }

@@ -43,7 +43,9 @@ absl::Status UsageError(std::string message);
 int ExitCodeOf(const absl::Status& status);
 
 // A gRPC error from the store, its code in words: "UNAVAILABLE: failed to
-// connect to all addresses (server localhost:6680)".
-absl::Status StoreError(const grpc::Status& status, const std::string& server);
+// connect to all addresses (server localhost:6680)". `tls`: whether the
+// channel used TLS; a plaintext connection that the server closed gets a
+// second line saying that it may want TLS.
+absl::Status StoreError(const grpc::Status& status, const std::string& server, bool tls);
 
 }  // namespace protomesh::ctl

@@ -15,14 +15,16 @@ constexpr int kPageSize = 1000;
 absl::StatusOr<std::unique_ptr<StoreClient>> StoreClient::Create(const Settings& settings) {
   auto channel = CreateChannel(settings, settings.server);
   if (!channel.ok()) return channel.status();
-  return std::unique_ptr<StoreClient>(new StoreClient(*channel, settings.server, settings.timeout));
+  return std::unique_ptr<StoreClient>(
+      new StoreClient(*channel, settings.server, UsesTls(settings), settings.timeout));
 }
 
-StoreClient::StoreClient(std::shared_ptr<grpc::Channel> channel, std::string server,
+StoreClient::StoreClient(std::shared_ptr<grpc::Channel> channel, std::string server, bool tls,
                          absl::Duration timeout)
     : channel_(std::move(channel)),
       stub_(svc::ResourceStore::NewStub(channel_)),
       server_(std::move(server)),
+      tls_(tls),
       timeout_(timeout) {}
 
 void StoreClient::SetDeadline(grpc::ClientContext& context) const {
@@ -32,7 +34,7 @@ void StoreClient::SetDeadline(grpc::ClientContext& context) const {
 }
 
 absl::Status StoreClient::Error(const grpc::Status& status) const {
-  return StoreError(status, server_);
+  return StoreError(status, server_, tls_);
 }
 
 absl::StatusOr<svc::ApplyResponse> StoreClient::Apply(const svc::ApplyRequest& request) {

@@ -47,12 +47,14 @@ class StoreClient {
   const std::string& server() const { return server_; }
 
  private:
-  StoreClient(std::shared_ptr<grpc::Channel> channel, std::string server, absl::Duration timeout);
+  StoreClient(std::shared_ptr<grpc::Channel> channel, std::string server, bool tls,
+              absl::Duration timeout);
   void SetDeadline(grpc::ClientContext& context) const;
 
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<svc::ResourceStore::Stub> stub_;
   std::string server_;
+  bool tls_;  // Whether the channel uses TLS, for StoreError.
   absl::Duration timeout_;
 };
 

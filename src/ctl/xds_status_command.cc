@@ -110,7 +110,7 @@ absl::Status RunXdsStatus(CommandContext& context, const XdsStatusOptions& optio
   }
   svc::GetXdsStatusResponse status;
   grpc::Status result = stub->GetXdsStatus(&call, svc::GetXdsStatusRequest(), &status);
-  if (!result.ok()) return StoreError(result, server);
+  if (!result.ok()) return StoreError(result, server, UsesTls(context.settings));
 
   if (*format == OutputFormat::kTable) {
     PrintTable(server, status, context.out);

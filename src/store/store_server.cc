@@ -49,7 +49,9 @@ absl::StatusOr<std::unique_ptr<StoreServer>> StoreServer::Start(const StoreOptio
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.grpc_listen, grpc::InsecureServerCredentials(),
+  builder.AddListeningPort(options.grpc_listen,
+                           options.grpc_credentials ? options.grpc_credentials
+                                                    : grpc::InsecureServerCredentials(),
                            &store->grpc_port_);
   builder.RegisterService(store->service_.get());
   // Specs may be as large as the limit, plus the request around them.

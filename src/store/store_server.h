@@ -24,6 +24,8 @@ namespace protomesh::store {
 struct StoreOptions {
   std::string database_url = "postgresql://postgres@localhost:5432/protomesh";
   std::string grpc_listen = "0.0.0.0:6680";
+  // TLS or not (src/common/tls_credentials); null: plaintext.
+  std::shared_ptr<grpc::ServerCredentials> grpc_credentials;
   int database_pool_size = 8;
   absl::Duration database_connect_timeout = absl::Seconds(60);
   absl::Duration feed_poll_interval = absl::Milliseconds(250);

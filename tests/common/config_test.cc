@@ -221,6 +221,15 @@ timeout = "3s"
   EXPECT_EQ(flags_.SourceOf("config"), "env");
 }
 
+TEST_F(ConfigTest, DescribeSourceNamesTheSettingAsItWasGiven) {
+  const std::string file = WriteFile("describe.toml", "max_bytes = 5\n");
+  ASSERT_TRUE(Parse({"--listen=x:1"}, {{"POOL_SIZE", "2"}, {"CONFIG", file}}).ok());
+  EXPECT_EQ(flags_.DescribeSource("listen"), "--listen");
+  EXPECT_EQ(flags_.DescribeSource("pool-size"), "$POOL_SIZE");
+  EXPECT_EQ(flags_.DescribeSource("max-bytes"), "max-bytes in the config file");
+  EXPECT_EQ(flags_.DescribeSource("ratio"), "ratio");
+}
+
 TEST_F(ConfigTest, ConfigFlagOverridesConfigEnv) {
   const std::string from_flag = WriteFile("a.toml", "pool-size = 1\n");
   const std::string from_env = WriteFile("b.toml", "pool-size = 2\n");

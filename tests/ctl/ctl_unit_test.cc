@@ -380,12 +380,20 @@ TEST(CtlErrorsTest, ExitCodes) {
   EXPECT_EQ(ExitCodeOf(absl::NotFoundError("gone")), 4);
   EXPECT_EQ(ExitCodeOf(absl::AbortedError("raced")), 5);
   grpc::Status aborted(grpc::StatusCode::ABORTED, "resource default/x is at revision 2");
-  absl::Status store = StoreError(aborted, "localhost:6680");
+  absl::Status store = StoreError(aborted, "localhost:6680", false);
   EXPECT_EQ(ExitCodeOf(store), 5);
   EXPECT_EQ(std::string(store.message()), "ABORTED: resource default/x is at revision 2");
   grpc::Status unavailable(grpc::StatusCode::UNAVAILABLE, "failed to connect");
-  EXPECT_EQ(std::string(StoreError(unavailable, "h:1").message()),
+  EXPECT_EQ(std::string(StoreError(unavailable, "h:1", false).message()),
             "UNAVAILABLE: failed to connect (server h:1)");
+  // A plaintext connection that the server closed: perhaps it wants TLS.
+  grpc::Status closed(grpc::StatusCode::UNAVAILABLE, "ipv4:127.0.0.1:1: Socket closed");
+  EXPECT_EQ(std::string(StoreError(closed, "h:1", false).message()),
+            "UNAVAILABLE: ipv4:127.0.0.1:1: Socket closed (server h:1)\nthe server closed a "
+            "plaintext connection: if it serves TLS, give --tls-ca-file (and --tls-cert-file and "
+            "--tls-key-file for mTLS)");
+  EXPECT_EQ(std::string(StoreError(closed, "h:1", true).message()),
+            "UNAVAILABLE: ipv4:127.0.0.1:1: Socket closed (server h:1)");
 }
 
 TEST(CtlSettingsTest, FlagThenEnvironmentThenFileThenDefault) {

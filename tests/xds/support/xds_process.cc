@@ -8,16 +8,20 @@
 
 namespace protomesh::testing {
 
-absl::StatusOr<std::unique_ptr<XdsProcess>> XdsProcess::Start(const std::string& store_address,
-                                                              const std::string& ns) {
+absl::StatusOr<std::unique_ptr<XdsProcess>> XdsProcess::Start(
+    const std::string& store_address, const std::string& ns, std::vector<std::string> extra_args) {
   std::unique_ptr<XdsProcess> xds(new XdsProcess());
   xds->grpc_port_ = FreePort();
   xds->admin_port_ = FreePort();
-  auto process = ChildProcess::Start({PROTOMESH_XDS_BIN,
-                                      absl::StrCat("--grpc-listen=127.0.0.1:", xds->grpc_port_),
-                                      absl::StrCat("--admin-listen=127.0.0.1:", xds->admin_port_),
-                                      "--store-address=" + store_address, "--namespace=" + ns,
-                                      "--log-level=debug", "--shutdown-grace=2s"});
+  std::vector<std::string> argv = {PROTOMESH_XDS_BIN,
+                                   absl::StrCat("--grpc-listen=127.0.0.1:", xds->grpc_port_),
+                                   absl::StrCat("--admin-listen=127.0.0.1:", xds->admin_port_),
+                                   "--store-address=" + store_address,
+                                   "--namespace=" + ns,
+                                   "--log-level=debug",
+                                   "--shutdown-grace=2s"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  auto process = ChildProcess::Start(argv);
   if (!process.ok()) return process.status();
   xds->process_ = *std::move(process);
   const bool ready = WaitUntil(

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "tests/support/child_process.h"
@@ -12,8 +13,10 @@ namespace protomesh::testing {
 
 class XdsProcess {
  public:
-  static absl::StatusOr<std::unique_ptr<XdsProcess>> Start(const std::string& store_address,
-                                                           const std::string& ns);
+  // `extra_args` go after the ones that name the ports, the store and `ns`.
+  static absl::StatusOr<std::unique_ptr<XdsProcess>> Start(
+      const std::string& store_address, const std::string& ns,
+      std::vector<std::string> extra_args = {});
 
   std::string grpc_address() const;
   // GET on the admin port; returns {status, body}.
