@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/wrappers.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
-#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "src/proto/grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/store_process.h"
 #include "tests/support/store_test_util.h"
@@ -517,7 +517,7 @@ TEST_F(StoreApiTest, WatchSendsStateThenEndOfListThenEveryChange) {
   ASSERT_TRUE(updated.ok());
   auto dropped = Drop(*stub_, ns_, {b.id()});
   ASSERT_TRUE(dropped.ok());
-  Put(*stub_, MakeResource("elsewhere", "noise"));  // another namespace: not seen
+  ASSERT_TRUE(Put(*stub_, MakeResource("elsewhere", "noise")).ok());  // another namespace: not seen
   ASSERT_TRUE(watch.WaitForRevision(dropped->revision()));
   responses = watch.responses();
   ASSERT_EQ(responses.size(), 4u);
