@@ -6,7 +6,6 @@
 // exits the others are stopped too.
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -16,7 +15,7 @@
 #include "absl/time/time.h"
 #include "spdlog/spdlog.h"
 #include "src/common/config.h"
-#include "src/common/logging.h"
+#include "src/common/program_settings.h"
 #include "src/common/supervisor.h"
 
 using namespace protomesh;
@@ -55,8 +54,7 @@ int main(int argc, char** argv) {
   std::string xds_grpc_listen = "0.0.0.0:6690";
   std::string xds_admin_listen = "0.0.0.0:6691";
   std::string bin_dir = fs::read_symlink("/proc/self/exe").parent_path().string();
-  std::string log_format = "text";
-  std::string log_level = "info";
+  program::LoggingSettings logging;
   absl::Duration shutdown_grace = absl::Seconds(15);
   absl::Duration store_ready_timeout = absl::Minutes(2);
 
@@ -79,21 +77,10 @@ int main(int argc, char** argv) {
             "first) before everything stops with an error; protomesh-xds starts once it serves");
   flags.Add("shutdown-grace", &shutdown_grace,
             "how long each program may take to stop before it is killed");
-  flags.Add("log-format", &log_format, "text or json (for every program)");
-  flags.Add("log-level", &log_level, "trace, debug, info, warn or error (for every program)");
+  program::AddLoggingFlags(flags, &logging, " (for every program)");
 
-  if (auto s = flags.Parse(argc, argv, config::Flags::ProcessEnvironment()); !s.ok()) {
-    std::fprintf(stderr, "protomesh-all-in-one: %s\nRun protomesh-all-in-one --help for every setting.\n",
-                 std::string(s.message()).c_str());
-    return 2;
-  }
-  if (flags.help_requested()) {
-    std::fputs(flags.HelpText().c_str(), stdout);
-    return 0;
-  }
-  if (auto s = logging::Setup("protomesh-all-in-one", log_format, log_level); !s.ok()) {
-    std::fprintf(stderr, "protomesh-all-in-one: %s\n", std::string(s.message()).c_str());
-    return 2;
+  if (auto exit_code = program::ParseSettings("protomesh-all-in-one", flags, argc, argv, logging)) {
+    return *exit_code;
   }
   if (data_dir.empty()) {
     spdlog::critical("data-dir must not be empty");
@@ -104,8 +91,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  const std::vector<std::string> logging_flags = {"--log-format=" + log_format,
-                                                  "--log-level=" + log_level};
+  const std::vector<std::string> logging_flags = {"--log-format=" + logging.format,
+                                                  "--log-level=" + logging.level};
   std::vector<supervisor::Program> programs = {
       {"protomesh-store",
        {FindProgram(bin_dir, "protomesh-store"), "--embedded-postgres-dir=" + data_dir + "/postgres",

@@ -1,6 +1,5 @@
 // protomesh-store: the Resource Store daemon.
 #include <atomic>
-#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -10,7 +9,7 @@
 #include "src/common/absl_fmt.h"
 #include "src/common/admin_server.h"
 #include "src/common/config.h"
-#include "src/common/logging.h"
+#include "src/common/program_settings.h"
 #include "src/common/ready_notify.h"
 #include "src/common/signals.h"
 #include "src/common/tls_settings.h"
@@ -28,8 +27,7 @@ int main(int argc, char** argv) {
 
   store::StoreOptions options;
   std::string admin_listen = "0.0.0.0:6681";
-  std::string log_format = "text";
-  std::string log_level = "info";
+  program::LoggingSettings logging;
   bool migrate_only = false;
   std::string embedded_postgres_dir;
   int embedded_postgres_port = 0;
@@ -79,21 +77,10 @@ int main(int argc, char** argv) {
             "bounds the delay of a change whose notification was lost");
   flags.Add("shutdown-grace", &shutdown_grace,
             "on SIGTERM, how long in-flight requests may take to finish");
-  flags.Add("log-format", &log_format, "text or json");
-  flags.Add("log-level", &log_level, "trace, debug, info, warn or error");
+  program::AddLoggingFlags(flags, &logging);
 
-  if (auto s = flags.Parse(argc, argv, config::Flags::ProcessEnvironment()); !s.ok()) {
-    std::fprintf(stderr, "protomesh-store: %s\nRun protomesh-store --help for every setting.\n",
-                 std::string(s.message()).c_str());
-    return 2;
-  }
-  if (flags.help_requested()) {
-    std::fputs(flags.HelpText().c_str(), stdout);
-    return 0;
-  }
-  if (auto s = logging::Setup("protomesh-store", log_format, log_level); !s.ok()) {
-    std::fprintf(stderr, "protomesh-store: %s\n", std::string(s.message()).c_str());
-    return 2;
+  if (auto exit_code = program::ParseSettings("protomesh-store", flags, argc, argv, logging)) {
+    return *exit_code;
   }
   if (max_spec_bytes <= 0 || watch_max_pending_changes <= 0 || watch_max_pending_bytes <= 0 ||
       write_batch_max <= 0 || options.database_pool_size <= 0) {

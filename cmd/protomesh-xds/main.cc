@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -21,7 +20,7 @@
 #include "src/common/absl_fmt.h"
 #include "src/common/admin_server.h"
 #include "src/common/config.h"
-#include "src/common/logging.h"
+#include "src/common/program_settings.h"
 #include "src/common/memory_trimmer.h"
 #include "src/common/signals.h"
 #include "src/common/tls_settings.h"
@@ -41,8 +40,7 @@ int main(int argc, char** argv) {
   std::string admin_listen = "0.0.0.0:6691";
   std::string store_address = "localhost:6680";
   std::string namespace_ = "default";
-  std::string log_format = "text";
-  std::string log_level = "info";
+  program::LoggingSettings logging;
   absl::Duration shutdown_grace = absl::Seconds(5);
 
   config::Flags flags("protomesh-xds",
@@ -60,21 +58,10 @@ int main(int argc, char** argv) {
   flags.Add("namespace", &namespace_, "the store namespace to serve");
   flags.Add("shutdown-grace", &shutdown_grace,
             "on SIGTERM, how long the gRPC server may take to finish in-flight calls");
-  flags.Add("log-format", &log_format, "text or json");
-  flags.Add("log-level", &log_level, "trace, debug, info, warn or error");
+  program::AddLoggingFlags(flags, &logging);
 
-  if (auto s = flags.Parse(argc, argv, config::Flags::ProcessEnvironment()); !s.ok()) {
-    std::fprintf(stderr, "protomesh-xds: %s\nRun protomesh-xds --help for every setting.\n",
-                 std::string(s.message()).c_str());
-    return 2;
-  }
-  if (flags.help_requested()) {
-    std::fputs(flags.HelpText().c_str(), stdout);
-    return 0;
-  }
-  if (auto s = logging::Setup("protomesh-xds", log_format, log_level); !s.ok()) {
-    std::fprintf(stderr, "protomesh-xds: %s\n", std::string(s.message()).c_str());
-    return 2;
+  if (auto exit_code = program::ParseSettings("protomesh-xds", flags, argc, argv, logging)) {
+    return *exit_code;
   }
   if (namespace_.empty()) {
     spdlog::critical("namespace must not be empty");

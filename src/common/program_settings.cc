@@ -1,0 +1,33 @@
+#include "src/common/program_settings.h"
+
+#include <cstdio>
+
+#include "src/common/logging.h"
+
+namespace protomesh::program {
+
+void AddLoggingFlags(config::Flags& flags, LoggingSettings* logging,
+                     const std::string& help_suffix) {
+  flags.Add("log-format", &logging->format, "text or json" + help_suffix);
+  flags.Add("log-level", &logging->level, "trace, debug, info, warn or error" + help_suffix);
+}
+
+std::optional<int> ParseSettings(const std::string& program, config::Flags& flags, int argc,
+                                 char** argv, const LoggingSettings& logging) {
+  if (auto s = flags.Parse(argc, argv, config::Flags::ProcessEnvironment()); !s.ok()) {
+    std::fprintf(stderr, "%s: %s\nRun %s --help for every setting.\n", program.c_str(),
+                 std::string(s.message()).c_str(), program.c_str());
+    return 2;
+  }
+  if (flags.help_requested()) {
+    std::fputs(flags.HelpText().c_str(), stdout);
+    return 0;
+  }
+  if (auto s = logging::Setup(program, logging.format, logging.level); !s.ok()) {
+    std::fprintf(stderr, "%s: %s\n", program.c_str(), std::string(s.message()).c_str());
+    return 2;
+  }
+  return std::nullopt;
+}
+
+}  // namespace protomesh::program
