@@ -29,7 +29,8 @@ void AddCommonFlags(config::Flags& flags, CommonSettings* settings) {
 
 std::optional<int> ParseFlags(config::Flags& flags, int argc, char** argv) {
   if (auto s = flags.Parse(argc, argv, {}); !s.ok()) {
-    std::fprintf(stderr, "%s: %s\n", argv[0], std::string(s.message()).c_str());
+    std::fprintf(stderr, "%s: %s\nRun %s --help for every setting.\n", argv[0],
+                 std::string(s.message()).c_str(), argv[0]);
     return 2;
   }
   if (flags.help_requested()) {

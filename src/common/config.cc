@@ -126,8 +126,7 @@ absl::Status Flags::Impl::ParseArguments(int argc, const char* const* argv) {
       }
     }
     if (setting == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unknown flag --", ToAbsl(body), "; run with --help to list the settings"));
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", ToAbsl(body)));
     }
     if (std::holds_alternative<bool*>(setting->target)) {
       if (!value.has_value()) {
@@ -176,8 +175,7 @@ absl::Status Flags::Impl::ParseFile(const std::string& path,
     Setting* setting = name == kConfigName ? nullptr : Find(name);
     if (setting == nullptr) {
       return absl::InvalidArgumentError(
-          absl::StrCat("unknown setting \"", entry.key, "\" in config file ",
-                       path, "; run with --help to list the settings"));
+          absl::StrCat("unknown setting \"", entry.key, "\" in config file ", path));
     }
     if (setting->from_file.has_value()) {
       return absl::InvalidArgumentError(

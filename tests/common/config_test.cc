@@ -342,8 +342,8 @@ TEST_F(ConfigTest, FailedParseLeavesDefaults) {
 TEST_F(ConfigTest, UnknownFlag) {
   const absl::Status status = Parse({"--bogus=1"});
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), HasSubstr("unknown flag --bogus"));
-  EXPECT_THAT(status.message(), HasSubstr("--help"));
+  // The program adds the --help hint (deploy_test checks every daemon's).
+  EXPECT_EQ(status.message(), "unknown flag --bogus");
 }
 
 TEST_F(ConfigTest, NegationOnlyForBooleans) {

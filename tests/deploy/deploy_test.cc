@@ -323,6 +323,17 @@ TEST(DeployTest, StoreAcceptsTheShippedConfig) {
   EXPECT_TRUE(absl::StrContains(rejected->output, "no-such-setting")) << rejected->output;
 }
 
+TEST(DeployTest, AnUnknownFlagIsOneErrorLineAndOneHintAndExitCode2) {
+  for (const std::string binary : {PROTOMESH_STORE_BIN, PROTOMESH_XDS_BIN, PROTOMESH_ALL_IN_ONE_BIN}) {
+    const std::string name = binary.substr(binary.rfind('/') + 1);
+    auto result = RunCommand({binary, "--no-such-flag=1"});
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->exit_code, 2) << result->output;
+    EXPECT_EQ(result->output, absl::StrCat(name, ": unknown flag --no-such-flag\nRun ", name,
+                                           " --help for every setting.\n"));
+  }
+}
+
 // The quick start of README.md: no database set up, the store runs its own.
 TEST(DeployTest, ShippedConfigWorksWithTheEmbeddedPostgres) {
   const char* tmpdir = std::getenv("TMPDIR");
