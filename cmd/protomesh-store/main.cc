@@ -8,6 +8,7 @@
 #include "src/common/abseil_runtime.h"
 #include "src/common/absl_fmt.h"
 #include "src/common/admin_server.h"
+#include "src/common/build_info.h"
 #include "src/common/config.h"
 #include "src/common/program_settings.h"
 #include "src/common/ready_notify.h"
@@ -118,6 +119,7 @@ int main(int argc, char** argv) {
   // The admin port comes up first, so that /healthz answers while the
   // database is being prepared and /readyz says what the store waits for.
   metrics::Registry registry;
+  build_info::RegisterMetric(registry);
   std::atomic<store::StoreServer*> serving{nullptr};
   std::unique_ptr<admin::AdminServer> admin;
   if (!migrate_only) {

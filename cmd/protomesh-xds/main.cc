@@ -19,6 +19,7 @@
 #include "src/common/abseil_runtime.h"
 #include "src/common/absl_fmt.h"
 #include "src/common/admin_server.h"
+#include "src/common/build_info.h"
 #include "src/common/config.h"
 #include "src/common/program_settings.h"
 #include "src/common/memory_trimmer.h"
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
   // The admin port comes up first: /healthz answers at once, and /readyz
   // says what the server waits for.
   metrics::Registry registry;
+  build_info::RegisterMetric(registry);
   std::atomic<protomesh::xds::XdsController*> serving{nullptr};
   std::atomic<client::ResourceWatcher*> watching{nullptr};
   auto started = admin::AdminServer::Start(admin_listen, &registry, [&]() -> absl::Status {

@@ -51,6 +51,7 @@ struct Flags::Impl {
   std::string config_file;  // Bound to the built-in --config setting.
   std::vector<Setting> settings;  // Registration order; --config first.
   bool help_requested = false;
+  bool version_requested = false;
   std::vector<std::string> positional;
 
   void Add(std::string_view name, Target target, std::string_view help);
@@ -65,7 +66,7 @@ struct Flags::Impl {
 
 void Flags::Impl::Add(std::string_view name, Target target,
                       std::string_view help) {
-  if (name.empty() || name == "help" || name == "h" || Find(name) != nullptr) {
+  if (name.empty() || name == "help" || name == "h" || name == "version" || Find(name) != nullptr) {
     // A programming error in the binary's setup, not a user error.
     std::fprintf(stderr, "config: setting \"%.*s\" is reserved or added twice\n",
                  static_cast<int>(name.size()), name.data());
@@ -109,6 +110,10 @@ absl::Status Flags::Impl::ParseArguments(int argc, const char* const* argv) {
     }
     if ((body == "help" || body == "h") && Find(body) == nullptr) {
       help_requested = true;
+      return absl::OkStatus();
+    }
+    if (body == "version") {
+      version_requested = true;
       return absl::OkStatus();
     }
     Setting* setting = Find(body);
@@ -241,6 +246,7 @@ absl::Status Flags::Parse(
   // Values are staged per source and only assigned once everything parsed,
   // so a failed Parse() leaves every variable at its default.
   impl_->help_requested = false;
+  impl_->version_requested = false;
   impl_->positional.clear();
   for (Impl::Setting& setting : impl_->settings) {
     if (!setting.default_value.has_value()) {
@@ -251,7 +257,7 @@ absl::Status Flags::Parse(
     setting.from_file.reset();
   }
   if (absl::Status s = impl_->ParseArguments(argc, argv); !s.ok()) return s;
-  if (impl_->help_requested) return absl::OkStatus();
+  if (impl_->help_requested || impl_->version_requested) return absl::OkStatus();
   if (absl::Status s = impl_->ParseEnvironment(environment); !s.ok()) return s;
   const Impl::Setting& config = *impl_->Find(kConfigName);
   std::string path, named_by;
@@ -282,6 +288,8 @@ std::map<std::string, std::string> Flags::ProcessEnvironment() {
 
 bool Flags::help_requested() const { return impl_->help_requested; }
 
+bool Flags::version_requested() const { return impl_->version_requested; }
+
 std::string Flags::HelpText() const {
   std::string text = absl::StrCat("Usage: ", impl_->program,
                                   " [flags] [arguments]\n\n");
@@ -299,7 +307,8 @@ std::string Flags::HelpText() const {
                         internal::CurrentValue(setting.target))),
                     "]\n");
   }
-  absl::StrAppend(&text, "  -h, --help  show this help and exit\n");
+  absl::StrAppend(&text, "  -h, --help  show this help and exit\n",
+                  "  --version  show the version and exit\n");
   return text;
 }
 

@@ -44,6 +44,9 @@ class Flags {
 
   // True when --help/-h was given; Parse() then sets no values.
   bool help_requested() const;
+  // True when --version was given (before any --help); Parse() then sets no
+  // values.
+  bool version_requested() const;
   // Every setting with its environment variable, default and help.
   std::string HelpText() const;
   const std::vector<std::string>& positional() const;

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "spdlog/spdlog.h"
+#include "src/common/build_info.h"
 #include "src/common/logging.h"
 
 namespace protomesh::program {
@@ -23,10 +25,15 @@ std::optional<int> ParseSettings(const std::string& program, config::Flags& flag
     std::fputs(flags.HelpText().c_str(), stdout);
     return 0;
   }
+  if (flags.version_requested()) {
+    std::puts(build_info::VersionLine(program).c_str());
+    return 0;
+  }
   if (auto s = logging::Setup(program, logging.format, logging.level); !s.ok()) {
     std::fprintf(stderr, "%s: %s\n", program.c_str(), std::string(s.message()).c_str());
     return 2;
   }
+  spdlog::info("{}", build_info::VersionLine(program));
   return std::nullopt;
 }
 

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "src/common/build_info.h"
 #include "src/ctl/commands.h"
 #include "src/ctl/errors.h"
 
@@ -47,6 +48,8 @@ int RunCli(int argc, const char* const* argv, const std::map<std::string, std::s
   app.footer(absl::StrCat(kFooter, "\n", kExitCodeHelp));
   app.require_subcommand(1);
   app.fallthrough();
+  const std::string version_line = build_info::VersionLine("protomeshctl");
+  app.set_version_flag("--version", version_line, "print the version and exit");
 
   // Global settings; which ones the command line gave is what counts.
   std::map<std::string, std::string> values;
@@ -141,11 +144,17 @@ int RunCli(int argc, const char* const* argv, const std::map<std::string, std::s
   xds_status_command->add_option("-o,--output", xds_status.output,
                                  "table, yaml or json [default: table]");
 
+  CLI::App* version_command = app.add_subcommand("version", "print the version (as --version)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e, out, err);
     return code == 0 ? kExitOk : kExitUsage;
+  }
+  if (version_command->parsed()) {
+    out << version_line << "\n";
+    return kExitOk;
   }
 
   std::map<std::string, std::string> flags;

@@ -484,6 +484,18 @@ TEST_F(ConfigTest, HelpIsRequestedAndSetsNothing) {
   EXPECT_FALSE(flags_.help_requested());
 }
 
+TEST_F(ConfigTest, VersionIsRequestedAndSetsNothingAndIsNoSetting) {
+  ASSERT_TRUE(Parse({"--pool-size=3", "--version"}, {{"RATIO", "0.1"}}).ok());
+  EXPECT_TRUE(flags_.version_requested());
+  EXPECT_FALSE(flags_.help_requested());
+  ExpectDefaults();
+  // Not read from the environment: VERSION is no setting.
+  ASSERT_TRUE(Parse({}, {{"VERSION", "1"}}).ok());
+  EXPECT_FALSE(flags_.version_requested());
+  EXPECT_THAT(flags_.HelpText(), HasSubstr("\n  --version  show the version and exit\n"));
+  EXPECT_THAT(flags_.HelpText(), ::testing::Not(HasSubstr("(env VERSION)")));
+}
+
 TEST_F(ConfigTest, HelpTextListsEverySetting) {
   s_.timeout = absl::Minutes(90);  // Defaults are the values before Parse().
   const std::string help = flags_.HelpText();

@@ -20,6 +20,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -131,6 +132,63 @@ TEST(DeployTest, HelpListsTheCoreSettingsWithUpperSnakeEnvironmentNames) {
       if (c == '-') c = '_';
     }
     EXPECT_EQ(setting.env, expected) << "setting " << name;
+  }
+}
+
+// The project version, from `project(protomesh ... VERSION x.y.z)` of CMakeLists.txt.
+std::string ProjectVersion() {
+  static const std::regex project_re(R"(project\(protomesh\b[^)]*\bVERSION\s+([0-9][0-9.]*))");
+  const std::string cmake = ReadFile(kRoot + "/CMakeLists.txt");
+  std::smatch match;
+  EXPECT_TRUE(std::regex_search(cmake, match, project_re)) << "CMakeLists.txt has no project VERSION";
+  return match.empty() ? "" : match[1].str();
+}
+
+// What the commit of a --version line must be: `git rev-parse --short HEAD`
+// of the source tree, or "unknown" when it is not a git checkout.
+std::string ExpectedCommit() {
+  auto head = RunCommand({"git", "-C", kRoot, "rev-parse", "--short", "HEAD"});
+  if (!head.ok() || head->exit_code != 0) return "unknown";
+  return std::string(absl::StripAsciiWhitespace(head->output));
+}
+
+// `NAME VERSION (commit SHORTSHA[-dirty], built with gRPC X, protobuf Y)`,
+// one line, exit 0, and nothing else: no log line, so nothing started (the
+// environment names a database and ports that would fail if used).
+void ExpectVersionLine(const std::string& name, std::vector<std::string> argv) {
+  SCOPED_TRACE(absl::StrJoin(argv, " "));
+  auto result = RunCommand(std::move(argv), {{"DATABASE_URL", "postgresql://nowhere.invalid/x"},
+                                             {"ADMIN_LISTEN", "256.0.0.0:1"},
+                                             {"GRPC_LISTEN", "256.0.0.0:1"}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_code, 0) << result->output;
+  static const std::regex line_re(
+      R"(^(\S+) ([0-9.]+) \(commit ([0-9a-f]+|unknown)(-dirty)?, built with gRPC ([0-9][0-9.]*), protobuf ([0-9][0-9.]*)\)\n$)");
+  std::smatch match;
+  ASSERT_TRUE(std::regex_match(result->output, match, line_re)) << result->output;
+  EXPECT_EQ(match[1].str(), name);
+  EXPECT_EQ(match[2].str(), ProjectVersion());
+  EXPECT_EQ(match[3].str(), ExpectedCommit()) << "built from another commit? rebuild";
+}
+
+TEST(DeployTest, EveryBinaryPrintsItsVersionCommitAndLibraries) {
+  ExpectVersionLine("protomesh-store", {kStoreBinary, "--version"});
+  ExpectVersionLine("protomesh-xds", {PROTOMESH_XDS_BIN, "--version"});
+  ExpectVersionLine("protomesh-all-in-one", {PROTOMESH_ALL_IN_ONE_BIN, "--version"});
+  ExpectVersionLine("protomeshctl", {PROTOMESHCTL_BIN, "--version"});
+  ExpectVersionLine("protomeshctl", {PROTOMESHCTL_BIN, "version"});
+}
+
+TEST(DeployTest, HelpOfEveryDaemonListsVersion) {
+  for (const std::string& binary : {kStoreBinary, std::string(PROTOMESH_XDS_BIN),
+                                   std::string(PROTOMESH_ALL_IN_ONE_BIN)}) {
+    auto result = RunCommand({binary, "--help"});
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->exit_code, 0) << result->output;
+    EXPECT_TRUE(absl::StrContains(result->output, "\n  --version  ")) << binary << ":\n"
+                                                                       << result->output;
+    // Not a setting: no environment variable, not in the config files.
+    EXPECT_FALSE(ParseHelp(result->output).count("version")) << result->output;
   }
 }
 

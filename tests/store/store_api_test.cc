@@ -634,5 +634,21 @@ TEST_F(StoreApiTest, ServesHealthReflectionAndAdminEndpoints) {
   EXPECT_THAT(metrics, HasSubstr("protomesh_store_notification_lag_seconds_bucket"));
 }
 
+// protomesh_build_info{version,commit} 1, as `protomesh-store --version`
+// says: the project version and the commit it was built from.
+TEST_F(StoreApiTest, MetricsNameTheBuildVersionAndCommit) {
+  auto version = RunCommand({StoreBinary(), "--version"});
+  ASSERT_TRUE(version.ok()) << version.status();
+  ASSERT_EQ(version->exit_code, 0) << version->output;
+  const std::string prefix = absl::StrCat("protomesh-store ", PROTOMESH_PROJECT_VERSION, " (commit ");
+  ASSERT_THAT(version->output, ::testing::StartsWith(prefix));
+  const std::string commit = version->output.substr(prefix.size(),
+                                                    version->output.find(',') - prefix.size());
+  EXPECT_EQ(store_->Metric(absl::StrCat("protomesh_build_info{version=\"", PROTOMESH_PROJECT_VERSION,
+                                        "\",commit=\"", commit, "\"}")),
+            1)
+      << store_->AdminGet("/metrics").second;
+}
+
 }  // namespace
 }  // namespace protomesh::testing
