@@ -31,6 +31,7 @@
 namespace protomesh::testing {
 namespace {
 
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -135,6 +136,8 @@ class TlsTest : public ::testing::Test {
     EXPECT_EQ(result.exit_code, 1) << result.output;
     EXPECT_THAT(result.output, HasSubstr("error: UNAVAILABLE"));
     EXPECT_THAT(result.output, HasSubstr("(server " + store_->grpc_address() + ")"));
+    // Only protomeshctl's own lines: none of gRPC's log ("E1123 00:00:00...").
+    EXPECT_THAT(result.output, Not(ContainsRegex("(^|\n)[DIEW][0-9]{4} ")));
     return result.output;
   }
 
