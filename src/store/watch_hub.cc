@@ -6,7 +6,7 @@ namespace protomesh::store {
 
 std::shared_ptr<const protomesh::services::v1::WatchResourcesResponse> NamespaceChange::Message()
     const {
-  absl::call_once(message_once_, [this] {
+  std::call_once(message_once_, [this] {
     auto message = std::make_shared<protomesh::services::v1::WatchResourcesResponse>();
     message->set_revision(revision);
     for (const auto& record : records) {

@@ -11,7 +11,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "absl/base/call_once.h"
 #include "absl/status/status.h"
 #include "api/services/v1/resource_store.pb.h"
 #include "src/store/store_reader.h"
@@ -31,7 +30,10 @@ struct NamespaceChange {
   std::shared_ptr<const protomesh::services::v1::WatchResourcesResponse> Message() const;
 
  private:
-  mutable absl::once_flag message_once_;
+  // std::call_once rather than absl's: it is pthread_once underneath, which
+  // ThreadSanitizer understands; absl's waits in uninstrumented code and is
+  // reported as a race.
+  mutable std::once_flag message_once_;
   mutable std::shared_ptr<const protomesh::services::v1::WatchResourcesResponse> message_;
 };
 using NamespaceChangePtr = std::shared_ptr<const NamespaceChange>;
