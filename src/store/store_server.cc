@@ -91,6 +91,12 @@ void StoreServer::Shutdown(absl::Duration grace) {
     service_->Drain(absl::Now());  // refuse new requests first
     hub_->CloseAll(absl::UnavailableError(
         "the store is shutting down; watch again (resume from your last revision)"));
+    // Each closed watch still has to send that status (after the message
+    // it may be writing); the server's shutdown below would cancel it.
+    if (!hub_->WaitUntilNoSubscribers(deadline)) {
+      spdlog::warn("{} watch(es) did not end within the shutdown grace; cancelling them",
+                   hub_->subscriber_count());
+    }
     service_->Drain(deadline);
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
     server_->Wait();

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/time/clock.h"
+
 namespace protomesh::store {
 
 std::shared_ptr<const protomesh::services::v1::WatchResourcesResponse> NamespaceChange::Message()
@@ -60,6 +62,14 @@ void WatchHub::Unsubscribe(const std::string& ns, const WatchSubscriber* subscri
                             [&](const auto& s) { return s.get() == subscriber; }),
              list.end());
   if (list.empty()) by_namespace_.erase(it);
+  if (by_namespace_.empty()) no_subscribers_.notify_all();
+}
+
+bool WatchHub::WaitUntilNoSubscribers(absl::Time deadline) {
+  std::unique_lock lock(mu_);
+  return no_subscribers_.wait_for(
+      lock, absl::ToChronoNanoseconds(std::max(deadline - absl::Now(), absl::ZeroDuration())),
+      [&] { return by_namespace_.empty(); });
 }
 
 void WatchHub::Publish(int64_t revision, const std::vector<NamespaceChangePtr>& changes) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "api/services/v1/resource_store.pb.h"
 #include "src/store/store_reader.h"
 
@@ -74,6 +75,9 @@ class WatchHub {
 
   // Closes every subscriber; later Subscribe calls still work.
   void CloseAll(const absl::Status& status);
+  // Waits until every subscriber has unsubscribed (its watch is done, its
+  // final status sent) or `deadline` passes; false if some are left.
+  bool WaitUntilNoSubscribers(absl::Time deadline);
 
  private:
   void FlushLoop();
@@ -86,6 +90,7 @@ class WatchHub {
   std::vector<std::thread> flush_threads_;
 
   mutable std::mutex mu_;  // guards everything below
+  std::condition_variable no_subscribers_;
   int64_t published_revision_ = 0;
   std::unordered_map<std::string, std::vector<std::shared_ptr<WatchSubscriber>>> by_namespace_;
 };
