@@ -70,6 +70,13 @@ struct Settings {
 
 class Mesh {
  public:
+  // Resource ids of node cluster c are c * kIdsPerNodeCluster + a small
+  // number: its services from 0, their instance sets from half of it, the
+  // ingress, the "common" service and the routing policy at the end.
+  static constexpr int64_t kIdsPerNodeCluster = 100'000;
+  static constexpr int kMaxServices = kIdsPerNodeCluster / 2 - 3;
+  static constexpr int kMaxNodeClusters = 999;
+
   Mesh(int node_clusters, int services, int instances)
       : node_clusters_(node_clusters), services_(services), instances_(instances) {}
 
@@ -122,7 +129,7 @@ class Mesh {
     service->mutable_circuit_breakers()->set_max_requests(1000);
     service->mutable_outlier_detection()->set_consecutive_5xx(5);
     if (s % 2 == 1) service->mutable_instance_http2_options()->set_max_concurrent_streams(100);
-    return Wrap(c * 1000 + s, absl::StrCat("nc-", c, "-svc-", s), node);
+    return Wrap(c * kIdsPerNodeCluster + s, absl::StrCat("nc-", c, "-svc-", s), node);
   }
 
   types::Resource CommonService(int c) const {
@@ -130,7 +137,7 @@ class Mesh {
     auto* service = node.mutable_service();
     service->set_service_name("common");
     service->set_xds_cluster_name(NodeCluster(c));
-    return Wrap(c * 1000 + 900, absl::StrCat("nc-", c, "-common"), node);
+    return Wrap(c * kIdsPerNodeCluster + kIdsPerNodeCluster - 2, absl::StrCat("nc-", c, "-common"), node);
   }
 
   void AddInstances(types::InstanceSet* set, int a, int b, int v) const {
@@ -148,7 +155,7 @@ class Mesh {
     auto* set = node.mutable_instance_set();
     set->add_match_service_names(ServiceName(c, s));
     AddInstances(set, c, s, v);
-    return Wrap(c * 1000 + 100 + s, absl::StrCat("nc-", c, "-svc-", s, "-instances"), node);
+    return Wrap(c * kIdsPerNodeCluster + kIdsPerNodeCluster / 2 + s, absl::StrCat("nc-", c, "-svc-", s, "-instances"), node);
   }
 
   types::Resource CommonInstances(int v) const {
@@ -156,7 +163,7 @@ class Mesh {
     auto* set = node.mutable_instance_set();
     set->add_match_service_names("common");
     AddInstances(set, 200, 0, v);
-    return Wrap(1'000'000, "common-instances", node);
+    return Wrap(kIdsPerNodeCluster * 1000, "common-instances", node);
   }
 
   types::Resource Ingress(int c) const {
@@ -167,7 +174,7 @@ class Mesh {
     ingress->set_listen_port(10000);
     ingress->add_http_filters()->mutable_health_check()->set_path("/healthz");
     ingress->set_access_log_stdout_format("[%START_TIME%] %REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE%\n");
-    return Wrap(c * 1000 + 950, absl::StrCat("nc-", c, "-ingress"), node);
+    return Wrap(c * kIdsPerNodeCluster + kIdsPerNodeCluster - 3, absl::StrCat("nc-", c, "-ingress"), node);
   }
 
   types::Resource Routes(int c) const {
@@ -186,7 +193,7 @@ class Mesh {
     auto* fallback = policy->add_routes();
     fallback->set_match_prefix("/");
     fallback->set_target_service("common");
-    return Wrap(c * 1000 + 960, absl::StrCat("nc-", c, "-routes"), node);
+    return Wrap(c * kIdsPerNodeCluster + kIdsPerNodeCluster - 1, absl::StrCat("nc-", c, "-routes"), node);
   }
 
   const int node_clusters_;
@@ -194,16 +201,21 @@ class Mesh {
   const int instances_;
 };
 
+// Puts the mesh in applies of at most the store's 1000 operations each.
 absl::Status Populate(svc::ResourceStore::Stub& store, const Mesh& mesh) {
-  svc::ApplyRequest request;
-  for (auto& resource : mesh.All()) {
-    *request.add_operations()->mutable_put()->mutable_resource() = std::move(resource);
+  constexpr int kMaxOperations = 1000;
+  std::vector<types::Resource> all = mesh.All();
+  for (size_t start = 0; start < all.size(); start += kMaxOperations) {
+    svc::ApplyRequest request;
+    for (size_t i = start; i < std::min(all.size(), start + kMaxOperations); ++i) {
+      *request.add_operations()->mutable_put()->mutable_resource() = std::move(all[i]);
+    }
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    svc::ApplyResponse response;
+    grpc::Status status = store.Apply(&context, request, &response);
+    if (!status.ok()) return absl::InternalError(absl::StrCat("Apply: ", status.error_message()));
   }
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  svc::ApplyResponse response;
-  grpc::Status status = store.Apply(&context, request, &response);
-  if (!status.ok()) return absl::InternalError(absl::StrCat("Apply: ", status.error_message()));
   return absl::OkStatus();
 }
 
@@ -788,10 +800,14 @@ int Main(int argc, char** argv) {
   }
   if (!clients.ok() || clients->empty() || settings.node_clusters <= 0 || settings.services <= 0 ||
       settings.instances <= 0 || settings.streams_per_connection <= 0 || settings.updates < 0 ||
-      settings.reps <= 0 ||
-      settings.churn_clients <= 0) {
+      settings.reps <= 0 || settings.churn_clients <= 0) {
     std::fprintf(stderr, "xds_scale: %s\n",
                  clients.ok() ? "counts must be positive" : std::string(clients.status().message()).c_str());
+    return 2;
+  }
+  if (settings.services > Mesh::kMaxServices || settings.node_clusters > Mesh::kMaxNodeClusters) {
+    std::fprintf(stderr, "xds_scale: at most %d services per node cluster and %d node clusters\n",
+                 Mesh::kMaxServices, Mesh::kMaxNodeClusters);
     return 2;
   }
   const int largest = static_cast<int>(*std::max_element(clients->begin(), clients->end()));
