@@ -6,6 +6,8 @@
 #include <chrono>
 #include <optional>
 #include <set>
+#include <string_view>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
@@ -48,7 +50,11 @@ Change Compare(const ResourceList& have, const ResourceList& want) {
   if (&have == &want) return change;
   size_t i = 0, j = 0;
   while ((i < have.size() || j < want.size()) && !(change.updates && change.removals)) {
-    if (j == want.size() || (i < have.size() && have[i]->name < want[j]->name)) {
+    if (i < have.size() && j < want.size() && have[i] == want[j]) {
+      // The same resource object: the same name and version.
+      ++i;
+      ++j;
+    } else if (j == want.size() || (i < have.size() && have[i]->name < want[j]->name)) {
       change.removals = true;
       ++i;
     } else if (i == have.size() || want[j]->name < have[i]->name) {
@@ -344,26 +350,30 @@ class AdsStream final : public SnapshotWatcher, public std::enable_shared_from_t
       AnswerLocked(type, request.response_nonce(),
                    request.has_error_detail() ? &request.error_detail() : nullptr);
     }
-    // The request carries the whole subscription.
+    // The request carries the whole subscription. An ACK repeats it, so
+    // the names are compared before anything is built from them.
     bool wildcard = false;
-    std::set<std::string> names;
-    if (request.resource_names().empty()) {
+    std::vector<std::string_view> names(request.resource_names().begin(),
+                                        request.resource_names().end());
+    if (names.empty()) {
       // Empty names mean everything only while in legacy wildcard mode.
       wildcard = first || t.legacy_wildcard;
       t.legacy_wildcard = wildcard;
     } else {
       t.legacy_wildcard = false;
-      for (const auto& name : request.resource_names()) {
-        if (name == "*") {
-          wildcard = true;
-        } else {
-          names.insert(name);
-        }
+      std::sort(names.begin(), names.end());
+      names.erase(std::unique(names.begin(), names.end()), names.end());
+      if (auto star = std::lower_bound(names.begin(), names.end(), "*");
+          star != names.end() && *star == "*") {
+        wildcard = true;
+        names.erase(star);
       }
     }
-    if (wildcard != t.wildcard || names != t.names) {
+    const bool same_names =
+        names.size() == t.names.size() && std::equal(names.begin(), names.end(), t.names.begin());
+    if (wildcard != t.wildcard || !same_names) {
       t.wildcard = wildcard;
-      t.names = std::move(names);
+      if (!same_names) t.names = std::set<std::string>(names.begin(), names.end());
       t.dirty = true;
     }
   }
@@ -456,12 +466,24 @@ class AdsStream final : public SnapshotWatcher, public std::enable_shared_from_t
     const TypeState& t = types_[type];
     const ServedType& served = *snapshot_->types[type];
     if (t.wildcard) return served.resources;
-    auto wanted = std::make_shared<ResourceList>();
-    for (const auto& name : t.names) {
-      if (auto resource = served.Find(name)) wanted->push_back(std::move(resource));
+    // Both are sorted by name: walk them together. Most streams subscribe
+    // to everything there is (Envoy's EDS and RDS names are what its
+    // clusters and listeners name), so a list of their own is only built
+    // at the first served resource they lack.
+    const ResourceList& all = *served.resources;
+    std::shared_ptr<ResourceList> wanted;
+    auto name = t.names.begin();
+    for (size_t i = 0; i < all.size(); ++i) {
+      int order = 1;  // of the next subscribed name against this resource's
+      while (name != t.names.end() && (order = name->compare(all[i]->name)) < 0) ++name;
+      const bool subscribed = name != t.names.end() && order == 0;
+      if (subscribed && wanted) wanted->push_back(all[i]);
+      if (!subscribed && !wanted) {
+        wanted = std::make_shared<ResourceList>(all.begin(), all.begin() + static_cast<long>(i));
+      }
     }
     // Everything of the type: share the snapshot's list.
-    if (wanted->size() == served.resources->size()) return served.resources;
+    if (!wanted) return served.resources;
     return wanted;
   }
 

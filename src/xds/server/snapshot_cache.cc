@@ -60,10 +60,20 @@ ServedSnapshotPtr Serve(const NodeSnapshot& source, const ServedSnapshotPtr& pre
     auto type = std::make_shared<ServedType>();
     type->type_url = type_url;
     type->version = std::move(version);
+    // A resource whose version did not change keeps the object the streams
+    // already hold: they tell it unchanged by pointer, and the copy the
+    // translator made goes.
+    static const ResourceList kEmpty;
+    const ResourceList& before = previous ? *previous->types[i]->resources : kEmpty;
     auto list = std::make_shared<ResourceList>();
     list->reserve(resources.size());
+    size_t k = 0;
     for (const auto& [name, resource] : resources) {
-      if (resource) list->push_back(resource);
+      if (!resource) continue;
+      while (k < before.size() && before[k]->name < resource->name) ++k;
+      const bool unchanged = k < before.size() && before[k]->name == resource->name &&
+                             before[k]->version == resource->version;
+      list->push_back(unchanged ? before[k] : resource);
     }
     type->resources = std::move(list);
     served->types[i] = std::move(type);

@@ -762,6 +762,15 @@ TEST_F(AdsProtocolTest, ResourcesAndResponsesAreSharedNotCopiedPerStream) {
   EXPECT_EQ(after->types[kCds]->FullResponse()->nonce(), r1.nonce());
   // And the resources each stream was sent are the snapshot's own.
   EXPECT_EQ(after->types[kCds]->resources->at(0)->version, Cluster("a", 2)->version);
+
+  // Within a type that changed, what did not change stays the object the
+  // streams already hold, although the translator made a new one.
+  cache_.Update({{"edge", Snapshot({Cluster("a", 2), Endpoints("a"), Endpoints("b", 9090)})}});
+  ServedSnapshotPtr third = cache_.Get("edge");
+  ASSERT_NE(third->types[kEds], after->types[kEds]);
+  EXPECT_EQ(third->types[kEds]->resources->at(0), after->types[kEds]->resources->at(0));
+  EXPECT_NE(third->types[kEds]->resources->at(1), after->types[kEds]->resources->at(1));
+  EXPECT_EQ(third->types[kEds]->resources->at(1)->version, Endpoints("b", 9090)->version);
 }
 
 // --- Make-before-break --------------------------------------------------------------
