@@ -29,12 +29,19 @@ namespace protomesh::xds::server {
 
 namespace discovery = envoy::service::discovery::v3;
 
-using SotwReactor =
-    grpc::ServerBidiReactor<discovery::DiscoveryRequest, discovery::DiscoveryResponse>;
-using DeltaReactor =
-    grpc::ServerBidiReactor<discovery::DeltaDiscoveryRequest, discovery::DeltaDiscoveryResponse>;
+// The streaming methods are registered raw (see ads_stream.h).
+using SotwReactor = RawStreamReactor;
+using DeltaReactor = RawStreamReactor;
 
-class AdsService final : public discovery::AggregatedDiscoveryService::CallbackService {
+namespace cds = envoy::service::cluster::v3;
+namespace eds = envoy::service::endpoint::v3;
+namespace lds = envoy::service::listener::v3;
+namespace rds = envoy::service::route::v3;
+
+class AdsService final
+    : public discovery::AggregatedDiscoveryService::WithRawCallbackMethod_StreamAggregatedResources<
+          discovery::AggregatedDiscoveryService::WithRawCallbackMethod_DeltaAggregatedResources<
+              discovery::AggregatedDiscoveryService::Service>> {
  public:
   explicit AdsService(StreamRegistry* registry) : registry_(registry) {}
   SotwReactor* StreamAggregatedResources(grpc::CallbackServerContext* context) override;
@@ -44,7 +51,11 @@ class AdsService final : public discovery::AggregatedDiscoveryService::CallbackS
   StreamRegistry* const registry_;
 };
 
-class CdsService final : public envoy::service::cluster::v3::ClusterDiscoveryService::CallbackService {
+class CdsService final
+    : public cds::ClusterDiscoveryService::WithRawCallbackMethod_StreamClusters<
+          cds::ClusterDiscoveryService::WithRawCallbackMethod_DeltaClusters<
+              cds::ClusterDiscoveryService::WithCallbackMethod_FetchClusters<
+                  cds::ClusterDiscoveryService::Service>>> {
  public:
   explicit CdsService(StreamRegistry* registry) : registry_(registry) {}
   SotwReactor* StreamClusters(grpc::CallbackServerContext* context) override;
@@ -58,7 +69,10 @@ class CdsService final : public envoy::service::cluster::v3::ClusterDiscoverySer
 };
 
 class EdsService final
-    : public envoy::service::endpoint::v3::EndpointDiscoveryService::CallbackService {
+    : public eds::EndpointDiscoveryService::WithRawCallbackMethod_StreamEndpoints<
+          eds::EndpointDiscoveryService::WithRawCallbackMethod_DeltaEndpoints<
+              eds::EndpointDiscoveryService::WithCallbackMethod_FetchEndpoints<
+                  eds::EndpointDiscoveryService::Service>>> {
  public:
   explicit EdsService(StreamRegistry* registry) : registry_(registry) {}
   SotwReactor* StreamEndpoints(grpc::CallbackServerContext* context) override;
@@ -72,7 +86,10 @@ class EdsService final
 };
 
 class LdsService final
-    : public envoy::service::listener::v3::ListenerDiscoveryService::CallbackService {
+    : public lds::ListenerDiscoveryService::WithRawCallbackMethod_StreamListeners<
+          lds::ListenerDiscoveryService::WithRawCallbackMethod_DeltaListeners<
+              lds::ListenerDiscoveryService::WithCallbackMethod_FetchListeners<
+                  lds::ListenerDiscoveryService::Service>>> {
  public:
   explicit LdsService(StreamRegistry* registry) : registry_(registry) {}
   SotwReactor* StreamListeners(grpc::CallbackServerContext* context) override;
@@ -85,7 +102,11 @@ class LdsService final
   StreamRegistry* const registry_;
 };
 
-class RdsService final : public envoy::service::route::v3::RouteDiscoveryService::CallbackService {
+class RdsService final
+    : public rds::RouteDiscoveryService::WithRawCallbackMethod_StreamRoutes<
+          rds::RouteDiscoveryService::WithRawCallbackMethod_DeltaRoutes<
+              rds::RouteDiscoveryService::WithCallbackMethod_FetchRoutes<
+                  rds::RouteDiscoveryService::Service>>> {
  public:
   explicit RdsService(StreamRegistry* registry) : registry_(registry) {}
   SotwReactor* StreamRoutes(grpc::CallbackServerContext* context) override;

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include <grpcpp/impl/codegen/proto_utils.h>
+
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
 
@@ -114,10 +116,19 @@ struct TypeState {
   std::string nack_nonce;
 };
 
+// A response to write: the message, and its bytes when it was serialized
+// once for many streams (null: the writer serializes it). Either way it
+// stays alive while held.
+struct Outgoing {
+  std::shared_ptr<const google::protobuf::Message> message;
+  const grpc::ByteBuffer* bytes = nullptr;  // points into what `message` keeps alive
+  explicit operator bool() const { return message != nullptr; }
+};
+
 // The reactor's side, as the stream sees it.
 class StreamWriter {
  public:
-  virtual void Write(const google::protobuf::Message& response) = 0;
+  virtual void Write(const Outgoing& response) = 0;
   virtual void End(const grpc::Status& status) = 0;
 
  protected:
@@ -173,7 +184,7 @@ class AdsStream final : public SnapshotWatcher, public std::enable_shared_from_t
   void OnWriteDone(bool ok) {
     {
       absl::MutexLock lock(&mu_);
-      in_flight_.reset();
+      in_flight_ = Outgoing{};
       if (!ok && !finishing_) {
         finishing_ = grpc::Status(grpc::StatusCode::CANCELLED, "stream closed");
       }
@@ -228,7 +239,7 @@ class AdsStream final : public SnapshotWatcher, public std::enable_shared_from_t
     status.service = ServiceName(service_);
     status.variant = VariantName(variant_);
     status.peer = peer_;
-    status.writing = in_flight_ != nullptr;
+    status.writing = static_cast<bool>(in_flight_);
     for (int i = 0; i < kTypeCount; ++i) {
       const TypeState& t = types_[i];
       if (!t.subscribed) continue;
@@ -499,9 +510,8 @@ class AdsStream final : public SnapshotWatcher, public std::enable_shared_from_t
   }
 
   // The next response to write, or null when every type is up to date.
-  std::shared_ptr<const google::protobuf::Message> NextLocked()
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (!snapshot_) return nullptr;
+  Outgoing NextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!snapshot_) return {};
     struct Plan {
       ResourceListPtr wanted;
       Change change;
@@ -543,24 +553,26 @@ class AdsStream final : public SnapshotWatcher, public std::enable_shared_from_t
         if (plans[i] && plans[i]->change.removals) pick = i;
       }
     }
-    if (pick < 0) return nullptr;
+    if (pick < 0) return {};
     metrics_->For(pick, variant_).responses->Increment();
     if (variant_ == Variant::kSotw) return BuildSotwLocked(pick, plans[pick]->wanted, keep_removed);
-    return BuildDeltaLocked(pick, plans[pick]->wanted, keep_removed);
+    return {BuildDeltaLocked(pick, plans[pick]->wanted, keep_removed)};
   }
 
-  std::shared_ptr<const google::protobuf::Message> BuildSotwLocked(int type,
-                                                                   const ResourceListPtr& wanted,
-                                                                   bool keep_removed)
+  Outgoing BuildSotwLocked(int type, const ResourceListPtr& wanted, bool keep_removed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     TypeState& t = types_[type];
     const ServedTypePtr& served = snapshot_->types[type];
     ResourceListPtr next = keep_removed ? KeepRemoved(*t.sent, wanted) : wanted;
     std::shared_ptr<const DiscoveryResponse> response;
+    const grpc::ByteBuffer* bytes = nullptr;
     if (next == served->resources) {
       // The whole type: one response shared by every such stream.
-      response = served->FullResponse();
-      if (response->nonce() == t.sent_nonce) response = nullptr;
+      std::shared_ptr<const SharedResponse> full = served->FullResponse();
+      if (full->message->nonce() != t.sent_nonce) {
+        response = std::shared_ptr<const DiscoveryResponse>(full, full->message.get());
+        if (full->bytes.Valid()) bytes = &full->bytes;
+      }
     }
     if (!response) {
       auto built = std::make_shared<DiscoveryResponse>();
@@ -580,13 +592,11 @@ class AdsStream final : public SnapshotWatcher, public std::enable_shared_from_t
       t.dirty = false;
       t.served = served;
     }
-    return response;
+    return {std::move(response), bytes};
   }
 
-  std::shared_ptr<const google::protobuf::Message> BuildDeltaLocked(int type,
-                                                                    const ResourceListPtr& wanted,
-                                                                    bool keep_removed)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  std::shared_ptr<const google::protobuf::Message> BuildDeltaLocked(
+      int type, const ResourceListPtr& wanted, bool keep_removed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     TypeState& t = types_[type];
     const ServedTypePtr& served = snapshot_->types[type];
     ResourceListPtr next = keep_removed ? KeepRemoved(*t.sent, wanted) : wanted;
@@ -630,7 +640,7 @@ class AdsStream final : public SnapshotWatcher, public std::enable_shared_from_t
   // reactions inline.
   void Flush() {
     StreamWriter* writer = nullptr;
-    const google::protobuf::Message* to_write = nullptr;
+    Outgoing to_write;
     std::optional<grpc::Status> to_finish;
     std::optional<Clock::duration> push_latency;
     {
@@ -638,7 +648,7 @@ class AdsStream final : public SnapshotWatcher, public std::enable_shared_from_t
       if (!writer_ || in_flight_ || finish_called_) return;
       if (!finishing_) in_flight_ = NextLocked();
       if (in_flight_) {
-        to_write = in_flight_.get();
+        to_write = in_flight_;
         if (push_since_) push_wrote_ = true;
       } else if (finishing_) {
         finish_called_ = true;
@@ -654,7 +664,7 @@ class AdsStream final : public SnapshotWatcher, public std::enable_shared_from_t
       metrics_->push_seconds.Observe(std::chrono::duration<double>(*push_latency).count());
     }
     if (to_write) {
-      writer->Write(*to_write);
+      writer->Write(to_write);
     } else if (to_finish) {
       if (!to_finish->ok()) {
         spdlog::debug("xDS stream {} of node '{}' ends: {}", id_, node_id_,
@@ -679,7 +689,7 @@ class AdsStream final : public SnapshotWatcher, public std::enable_shared_from_t
   std::string cluster_ ABSL_GUARDED_BY(mu_);
   ServedSnapshotPtr snapshot_ ABSL_GUARDED_BY(mu_);
   std::array<TypeState, kTypeCount> types_ ABSL_GUARDED_BY(mu_);
-  std::shared_ptr<const google::protobuf::Message> in_flight_ ABSL_GUARDED_BY(mu_);
+  Outgoing in_flight_ ABSL_GUARDED_BY(mu_);
   // The update time of the oldest snapshot not yet fully pushed, and
   // whether anything was written for it.
   std::optional<Clock::time_point> push_since_ ABSL_GUARDED_BY(mu_);
@@ -690,13 +700,16 @@ class AdsStream final : public SnapshotWatcher, public std::enable_shared_from_t
 
 namespace {
 
-template <typename Request, typename Response>
-class Reactor final : public grpc::ServerBidiReactor<Request, Response>, public StreamWriter {
+// gRPC's side of one stream. The methods are registered raw (bytes in and
+// out), so that a response serialized once is written to every stream as
+// it is.
+template <typename Request>
+class Reactor final : public RawStreamReactor, public StreamWriter {
  public:
   Reactor(grpc::CallbackServerContext* context, StreamRegistry* registry, ServiceKind service,
           Variant variant)
       : stream_(std::make_shared<AdsStream>(registry, service, variant, context->peer(), this)) {
-    if (stream_->Start()) this->StartRead(&request_);
+    if (stream_->Start()) this->StartRead(&in_);
   }
 
   void OnReadDone(bool ok) override {
@@ -704,26 +717,53 @@ class Reactor final : public grpc::ServerBidiReactor<Request, Response>, public 
       stream_->OnReadsDone();
       return;
     }
-    const bool more = stream_->OnRequest(request_);
-    // Envoy sends its node, extensions and all, on every request: keep no
-    // copy of it while the stream waits.
-    Request().Swap(&request_);
-    if (more) this->StartRead(&request_);
+    bool more = false;
+    {
+      // Envoy sends its node, extensions and all, on every request: the
+      // request is parsed here and kept no longer than it is handled.
+      Request request;
+      if (grpc::SerializationTraits<Request>::Deserialize(&in_, &request).ok()) {
+        more = stream_->OnRequest(request);
+      } else {
+        stream_->EndWith(grpc::Status(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            absl::StrCat("a request is not a valid ", Request::descriptor()->full_name())));
+      }
+    }
+    if (more) this->StartRead(&in_);
   }
-  void OnWriteDone(bool ok) override { stream_->OnWriteDone(ok); }
+  void OnWriteDone(bool ok) override {
+    out_.Clear();
+    stream_->OnWriteDone(ok);
+  }
   void OnCancel() override { stream_->OnCancel(); }
   void OnDone() override {
     stream_->OnDone();
     delete this;
   }
 
-  void Write(const google::protobuf::Message& response) override {
-    this->StartWrite(static_cast<const Response*>(&response));
+  void Write(const Outgoing& response) override {
+    if (response.bytes) {
+      out_ = *response.bytes;  // references the shared bytes, copies none
+    } else {
+      bool own_buffer;
+      grpc::Status status = grpc::SerializationTraits<google::protobuf::Message>::Serialize(
+          *response.message, &out_, &own_buffer);
+      if (!status.ok()) {
+        stream_->EndWith(grpc::Status(
+            grpc::StatusCode::INTERNAL,
+            absl::StrCat("a response could not be serialized: ", status.error_message())));
+        stream_->OnWriteDone(false);
+        return;
+      }
+    }
+    this->StartWrite(&out_);
   }
   void End(const grpc::Status& status) override { this->Finish(status); }
 
  private:
-  Request request_;
+  grpc::ByteBuffer in_;   // the request being read
+  grpc::ByteBuffer out_;  // the response being written
   std::shared_ptr<AdsStream> stream_;
 };
 
@@ -772,16 +812,14 @@ void StreamRegistry::Shutdown(const grpc::Status& status) {
   for (const auto& stream : streams) stream->EndWith(status);
 }
 
-grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse>* StartSotwStream(
-    grpc::CallbackServerContext* context, StreamRegistry* registry, ServiceKind service) {
-  return new Reactor<DiscoveryRequest, DiscoveryResponse>(context, registry, service,
-                                                          Variant::kSotw);
+RawStreamReactor* StartSotwStream(grpc::CallbackServerContext* context, StreamRegistry* registry,
+                                  ServiceKind service) {
+  return new Reactor<DiscoveryRequest>(context, registry, service, Variant::kSotw);
 }
 
-grpc::ServerBidiReactor<DeltaDiscoveryRequest, DeltaDiscoveryResponse>* StartDeltaStream(
-    grpc::CallbackServerContext* context, StreamRegistry* registry, ServiceKind service) {
-  return new Reactor<DeltaDiscoveryRequest, DeltaDiscoveryResponse>(context, registry, service,
-                                                                    Variant::kDelta);
+RawStreamReactor* StartDeltaStream(grpc::CallbackServerContext* context, StreamRegistry* registry,
+                                   ServiceKind service) {
+  return new Reactor<DeltaDiscoveryRequest>(context, registry, service, Variant::kDelta);
 }
 
 }  // namespace protomesh::xds::server

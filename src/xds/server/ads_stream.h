@@ -114,13 +114,15 @@ class StreamRegistry {
   absl::flat_hash_map<const AdsStream*, std::shared_ptr<AdsStream>> streams_ ABSL_GUARDED_BY(mu_);
 };
 
+// gRPC's reactor of a stream whose method is registered raw: requests and
+// responses are bytes, parsed and serialized by the stream.
+using RawStreamReactor = grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>;
+
 // Reactors for one stream; gRPC owns them. `service` restricts the stream
 // to its type unless it is ServiceKind::kAds.
-grpc::ServerBidiReactor<envoy::service::discovery::v3::DiscoveryRequest,
-                        envoy::service::discovery::v3::DiscoveryResponse>*
-StartSotwStream(grpc::CallbackServerContext* context, StreamRegistry* registry, ServiceKind service);
-grpc::ServerBidiReactor<envoy::service::discovery::v3::DeltaDiscoveryRequest,
-                        envoy::service::discovery::v3::DeltaDiscoveryResponse>*
-StartDeltaStream(grpc::CallbackServerContext* context, StreamRegistry* registry, ServiceKind service);
+RawStreamReactor* StartSotwStream(grpc::CallbackServerContext* context, StreamRegistry* registry,
+                                  ServiceKind service);
+RawStreamReactor* StartDeltaStream(grpc::CallbackServerContext* context, StreamRegistry* registry,
+                                   ServiceKind service);
 
 }  // namespace protomesh::xds::server

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <utility>
 
+#include <grpcpp/impl/codegen/proto_utils.h>
+
 #include "absl/strings/str_cat.h"
 #include "envoy/service/discovery/v3/discovery.pb.h"
 #include "src/xds/server/xds_server_metrics.h"
@@ -98,15 +100,24 @@ XdsResourcePtr ServedType::Find(std::string_view name) const {
   return *it;
 }
 
-std::shared_ptr<const DiscoveryResponse> ServedType::FullResponse() const {
+SharedResponse::SharedResponse(std::unique_ptr<const DiscoveryResponse> message)
+    : message(std::move(message)) {
+  bool own_buffer;
+  // Fails only for a message over 2 GB; `bytes` then stays invalid and a
+  // stream writes `message` itself, which fails the write.
+  grpc::SerializationTraits<DiscoveryResponse>::Serialize(*this->message, &bytes, &own_buffer)
+      .IgnoreError();
+}
+
+std::shared_ptr<const SharedResponse> ServedType::FullResponse() const {
   std::call_once(full_response_once_, [this] {
-    auto response = std::make_shared<DiscoveryResponse>();
+    auto response = std::make_unique<DiscoveryResponse>();
     response->set_version_info(version);
     response->mutable_resources()->Reserve(static_cast<int>(resources->size()));
     for (const auto& resource : *resources) *response->add_resources() = resource->resource;
     response->set_type_url(type_url);
     response->set_nonce(NextNonce());
-    full_response_ = std::move(response);
+    full_response_ = std::make_shared<const SharedResponse>(std::move(response));
   });
   return full_response_;
 }

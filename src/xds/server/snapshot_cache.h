@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include <grpcpp/support/byte_buffer.h>
+
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
@@ -31,6 +33,14 @@ inline constexpr int kTypeCount = 4;
 // The index of `type_url` in TypeOrder(), or -1 for a type we do not serve.
 int TypeIndex(std::string_view type_url);
 
+// A response written to many streams: serialized once, its bytes shared
+// (gRPC sends reference-counted slices, so a write copies no bytes).
+struct SharedResponse {
+  SharedResponse(std::unique_ptr<const envoy::service::discovery::v3::DiscoveryResponse> message);
+  std::unique_ptr<const envoy::service::discovery::v3::DiscoveryResponse> message;
+  grpc::ByteBuffer bytes;  // `message` serialized; invalid if that failed
+};
+
 // Resources of one type, sorted by name (the order of NodeSnapshot's maps).
 // Shared by every stream that was sent exactly this set; never modified.
 using ResourceList = std::vector<XdsResourcePtr>;
@@ -47,14 +57,15 @@ struct ServedType {
   // The resource called `name`, or null.
   XdsResourcePtr Find(std::string_view name) const;
 
-  // The SotW response carrying every resource of the type, built by the
-  // first stream that needs it and shared by all the others (its nonce is
-  // unique in the process, like every nonce the server sends).
-  std::shared_ptr<const envoy::service::discovery::v3::DiscoveryResponse> FullResponse() const;
+  // The SotW response carrying every resource of the type, built and
+  // serialized by the first stream that needs it and written as it is by
+  // all the others (its nonce is unique in the process, like every nonce
+  // the server sends).
+  std::shared_ptr<const SharedResponse> FullResponse() const;
 
  private:
   mutable std::once_flag full_response_once_;
-  mutable std::shared_ptr<const envoy::service::discovery::v3::DiscoveryResponse> full_response_;
+  mutable std::shared_ptr<const SharedResponse> full_response_;
 };
 using ServedTypePtr = std::shared_ptr<const ServedType>;
 

@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
@@ -735,6 +736,43 @@ TEST_F(AdsProtocolTest, StreamWithoutNodeClusterIsRejected) {
   EXPECT_THAT(xds_.Streams(), IsEmpty());
 }
 
+TEST_F(AdsProtocolTest, ARequestThatDoesNotParseEndsTheStreamWithInvalidArgument) {
+  // Bytes no client library would send: a field whose length runs past the end.
+  const std::string garbage("\x0a\xff\xff\xff\xff\x0f", 6);
+  grpc::GenericStub generic(channel_);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kTimeout);
+  grpc::CompletionQueue cq;
+  auto call = generic.PrepareCall(
+      &context, "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources",
+      &cq);
+  auto next = [&](intptr_t expected) {
+    void* tag = nullptr;
+    bool ok = false;
+    EXPECT_TRUE(cq.Next(&tag, &ok));
+    EXPECT_EQ(reinterpret_cast<intptr_t>(tag), expected);
+    return ok;
+  };
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(next(1));
+  grpc::Slice slice(garbage);
+  grpc::ByteBuffer request(&slice, 1);
+  call->Write(request, reinterpret_cast<void*>(2));
+  next(2);
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(3));
+  next(3);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("not a valid envoy.service.discovery.v3.DiscoveryRequest"));
+  EXPECT_THAT(xds_.Streams(), IsEmpty());
+  cq.Shutdown();
+  void* tag;
+  bool ok;
+  while (cq.Next(&tag, &ok)) {
+  }
+}
+
 TEST_F(AdsProtocolTest, ResourcesAndResponsesAreSharedNotCopiedPerStream) {
   cache_.Update({{"edge", Snapshot({Cluster("a"), Endpoints("a"), Endpoints("b")})}});
   ServedSnapshotPtr before = cache_.Get("edge");
@@ -759,7 +797,14 @@ TEST_F(AdsProtocolTest, ResourcesAndResponsesAreSharedNotCopiedPerStream) {
   EXPECT_TRUE(Carries(r1, Cluster("a", 2)));
   EXPECT_EQ(r2.nonce(), r1.nonce());
   EXPECT_EQ(r3.nonce(), r1.nonce());
-  EXPECT_EQ(after->types[kCds]->FullResponse()->nonce(), r1.nonce());
+  auto full = after->types[kCds]->FullResponse();
+  EXPECT_EQ(full->message->nonce(), r1.nonce());
+  // ...and serialized once: its bytes are what each stream was written.
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(grpc::ByteBuffer(full->bytes).Dump(&slices).ok());
+  std::string bytes;
+  for (const auto& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  EXPECT_EQ(bytes, r2.SerializeAsString());
   // And the resources each stream was sent are the snapshot's own.
   EXPECT_EQ(after->types[kCds]->resources->at(0)->version, Cluster("a", 2)->version);
 
