@@ -26,6 +26,13 @@ bool SameContent(const Resource& a, const Resource& b) {
          SerializeDeterministic(a.spec()) == SerializeDeterministic(b.spec());
 }
 
+// The same version of a resource, byte for byte (comparing is much cheaper
+// than copying).
+bool SameVersion(const Resource& a, const Resource& b) {
+  return a.version().index() == b.version().index() && a.name() == b.name() &&
+         a.spec().type_url() == b.spec().type_url() && a.spec().value() == b.spec().value();
+}
+
 ResourceIssue IssueOf(const Resource& resource, std::string message) {
   ResourceIssue issue;
   issue.namespace_ = resource.namespace_();
@@ -57,12 +64,20 @@ std::string KindOf(const Resource& resource) {
 
 CheckedTranslation LastGoodTranslator::Translate(const std::vector<Resource>& resources,
                                                  int64_t revision) {
+  ResourceRefs refs;
+  refs.reserve(resources.size());
+  for (const auto& resource : resources) refs.push_back(&resource);
+  return Translate(refs, revision);
+}
+
+CheckedTranslation LastGoodTranslator::Translate(const ResourceRefs& resources, int64_t revision) {
   Translation first = xds::Translate(resources, revision);
   const std::map<std::string, std::vector<std::string>> first_messages = MessagesById(first);
 
   // The failing resources that have a last good version of other content.
   std::map<std::string, const Resource*> substitutes;
-  for (const Resource& resource : resources) {
+  for (const Resource* resource_ref : resources) {
+    const Resource& resource = *resource_ref;
     if (first_messages.count(resource.id()) == 0) continue;
     auto good = last_good_.find(resource.id());
     if (good != last_good_.end() && !SameContent(good->second, resource)) {
@@ -76,11 +91,11 @@ CheckedTranslation LastGoodTranslator::Translate(const std::vector<Resource>& re
   Translation final_translation = std::move(first);
   std::map<std::string, std::vector<std::string>> final_messages = first_messages;
   while (!substitutes.empty()) {
-    std::vector<Resource> input;
+    ResourceRefs input;
     input.reserve(resources.size());
-    for (const Resource& resource : resources) {
-      auto substitute = substitutes.find(resource.id());
-      input.push_back(substitute == substitutes.end() ? resource : *substitute->second);
+    for (const Resource* resource : resources) {
+      auto substitute = substitutes.find(resource->id());
+      input.push_back(substitute == substitutes.end() ? resource : substitute->second);
     }
     Translation attempt = xds::Translate(input, revision);
     std::map<std::string, std::vector<std::string>> attempt_messages = MessagesById(attempt);
@@ -106,7 +121,8 @@ CheckedTranslation LastGoodTranslator::Translate(const std::vector<Resource>& re
 
   CheckedTranslation result;
   std::map<std::string, Resource> next_good;
-  for (const Resource& resource : resources) {
+  for (const Resource* resource_ref : resources) {
+    const Resource& resource = *resource_ref;
     auto substitute = substitutes.find(resource.id());
     if (substitute != substitutes.end()) {
       const int64_t serving = substitute->second->version().index();
@@ -120,7 +136,13 @@ CheckedTranslation LastGoodTranslator::Translate(const std::vector<Resource>& re
     }
     auto messages = final_messages.find(resource.id());
     if (messages == final_messages.end()) {
-      next_good.emplace(resource.id(), resource);
+      // Unchanged since it was last good: keep that copy rather than make one.
+      auto good = last_good_.find(resource.id());
+      if (good != last_good_.end() && SameVersion(good->second, resource)) {
+        next_good.emplace(resource.id(), std::move(good->second));
+      } else {
+        next_good.emplace(resource.id(), resource);
+      }
       continue;
     }
     for (const std::string& message : messages->second) {

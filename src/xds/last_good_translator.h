@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "api/types/v1/resource.pb.h"
+#include "src/xds/translate/translator.h"
 #include "src/xds/xds_snapshot.h"
 
 namespace protomesh::xds {
@@ -47,6 +48,7 @@ class LastGoodTranslator {
   // Translates a namespace's resources at `revision`, each failing resource
   // replaced by its last good version when there is one that still
   // translates cleanly.
+  CheckedTranslation Translate(const ResourceRefs& resources, int64_t revision);
   CheckedTranslation Translate(const std::vector<protomesh::types::v1::Resource>& resources,
                                int64_t revision);
 

@@ -53,9 +53,9 @@ void XdsController::Apply(const client::WatchBatch& batch) {
     for (const auto& resource : batch.updated) resources_by_id_[resource.id()] = resource;
   }
 
-  std::vector<protomesh::types::v1::Resource> resources;
+  ResourceRefs resources;
   resources.reserve(resources_by_id_.size());
-  for (const auto& [id, resource] : resources_by_id_) resources.push_back(resource);
+  for (const auto& [id, resource] : resources_by_id_) resources.push_back(&resource);
   CheckedTranslation checked = translator_.Translate(resources, batch.revision);
   const Translation& translation = checked.translation;
   cache_->Update(translation.snapshots);

@@ -84,6 +84,23 @@ TEST(LastGoodTranslatorTest, ABrokenUpdateKeepsTheLastGoodVersionServed) {
   EXPECT_EQ(third.issues[0].serving_revision, 2);
 }
 
+TEST(LastGoodTranslatorTest, TheLastGoodVersionIsTheLatestThatTranslated) {
+  LastGoodTranslator translator;
+  translator.Translate({Service("web", kGoodService, 2)}, 2);
+  // The same version again, then one of other content at the same
+  // revision number (as a caller other than the store could send): the
+  // content is what counts.
+  translator.Translate({Service("web", kGoodService, 2)}, 3);
+  const Resource other = Service("web", R"({"service_name": "web", "xds_cluster_name": "edge",
+                                             "outlier_detection": {"max_ejection_percent": 70}})",
+                                 2);
+  translator.Translate({other}, 4);
+  CheckedTranslation result = translator.Translate({Service("web", kBrokenService, 5)}, 5);
+  EXPECT_EQ(ClusterVersion(result.translation, "web"), AloneVersion(other, "web"));
+  ASSERT_EQ(result.issues.size(), 1u);
+  EXPECT_EQ(result.issues[0].serving_revision, 2);
+}
+
 TEST(LastGoodTranslatorTest, AFixedVersionReplacesTheLastGoodOne) {
   LastGoodTranslator translator;
   translator.Translate({Service("web", kGoodService, 2)}, 2);
@@ -109,7 +126,7 @@ TEST(LastGoodTranslatorTest, AResourceThatNeverTranslatedIsLeftOutAndReported) {
 TEST(LastGoodTranslatorTest, DeletingAResourceForgetsItsLastGoodVersion) {
   LastGoodTranslator translator;
   translator.Translate({Service("web", kGoodService, 2)}, 2);
-  translator.Translate({}, 3);
+  translator.Translate(std::vector<Resource>{}, 3);
   CheckedTranslation result = translator.Translate({Service("web", kBrokenService, 4)}, 4);
   EXPECT_EQ(ClusterVersion(result.translation, "web"), "");
   ASSERT_EQ(result.issues.size(), 1u);

@@ -42,10 +42,8 @@ absl::string_view TypeName(absl::string_view type_url) {
   return slash == absl::string_view::npos ? type_url : type_url.substr(slash + 1);
 }
 
-Inputs Classify(const std::vector<Resource>& resources, Errors& errors) {
-  std::vector<const Resource*> sorted;
-  sorted.reserve(resources.size());
-  for (const Resource& resource : resources) sorted.push_back(&resource);
+Inputs Classify(const ResourceRefs& resources, Errors& errors) {
+  std::vector<const Resource*> sorted = resources;
   std::sort(sorted.begin(), sorted.end(), [](const Resource* a, const Resource* b) {
     return std::tie(a->name(), a->id()) < std::tie(b->name(), b->id());
   });
@@ -209,6 +207,13 @@ std::string ContentVersion(const google::protobuf::Any& resource) {
 }
 
 Translation Translate(const std::vector<types::v1::Resource>& resources, int64_t revision) {
+  ResourceRefs refs;
+  refs.reserve(resources.size());
+  for (const auto& resource : resources) refs.push_back(&resource);
+  return Translate(refs, revision);
+}
+
+Translation Translate(const ResourceRefs& resources, int64_t revision) {
   using namespace translate;  // NOLINT: the stages
   Errors errors;
   Inputs inputs = Classify(resources, errors);

@@ -37,7 +37,12 @@
 
 namespace protomesh::xds {
 
+// The resources of a namespace, by pointer: translating reads them and
+// copies none.
+using ResourceRefs = std::vector<const protomesh::types::v1::Resource*>;
+
 // A full translation of one namespace's state at `revision`.
+Translation Translate(const ResourceRefs& resources, int64_t revision);
 Translation Translate(const std::vector<protomesh::types::v1::Resource>& resources,
                       int64_t revision);
 
