@@ -5,6 +5,7 @@
 
 #include "src/common/proto_bytes.h"
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -203,7 +204,30 @@ bool IsHeaderValue(absl::string_view value) {
 }  // namespace translate
 
 std::string ContentVersion(const google::protobuf::Any& resource) {
-  return translate::Sha256Hex(SerializeDeterministic(resource));
+  if (!resource.GetReflection()->GetUnknownFields(resource).empty()) {
+    return translate::Sha256Hex(SerializeDeterministic(resource));
+  }
+  // The deterministic serialization of an Any is its type_url and value
+  // fields, in that order, each left out when empty: hash those pieces as
+  // they are rather than copy the resource into a serialization first.
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
+                                                                  &EVP_MD_CTX_free);
+  EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr);
+  auto field = [&](int number, const std::string& bytes) {
+    if (bytes.empty()) return;
+    uint8_t header[1 + 5];  // a tag byte and a varint32 of up to 5 bytes
+    header[0] = static_cast<uint8_t>(number << 3 | 2);  // length-delimited
+    uint8_t* end = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(
+        static_cast<uint32_t>(bytes.size()), header + 1);
+    EVP_DigestUpdate(context.get(), header, static_cast<size_t>(end - header));
+    EVP_DigestUpdate(context.get(), bytes.data(), bytes.size());
+  };
+  field(google::protobuf::Any::kTypeUrlFieldNumber, resource.type_url());
+  field(google::protobuf::Any::kValueFieldNumber, resource.value());
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(context.get(), digest, &length);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
 Translation Translate(const std::vector<types::v1::Resource>& resources, int64_t revision) {

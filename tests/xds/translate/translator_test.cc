@@ -1241,5 +1241,22 @@ TEST(TranslatorErrorTest, AMissingWeightedTargetIsLeftOutOfTheSplit) {
   EXPECT_EQ(config.virtual_hosts(0).routes(1).direct_response().status(), 503u);
 }
 
+TEST(ContentVersionTest, IsTheSha256OfTheDeterministicSerialization) {
+  google::protobuf::Any small;
+  small.set_type_url("type.googleapis.com/envoy.config.cluster.v3.Cluster");
+  small.set_value("\x0a\x03web");
+  google::protobuf::Any large;  // lengths of two and three varint bytes
+  large.set_type_url(std::string(200, 't'));
+  large.set_value(std::string(70000, 'v'));
+  google::protobuf::Any value_only;
+  value_only.set_value("x");
+  google::protobuf::Any with_unknown = small;
+  with_unknown.GetReflection()->MutableUnknownFields(&with_unknown)->AddVarint(9, 1);
+  for (const auto& any : {small, large, value_only, google::protobuf::Any(), with_unknown}) {
+    EXPECT_EQ(ContentVersion(any), Sha256Hex(SerializeDeterministic(any))) << any.ShortDebugString();
+  }
+  EXPECT_NE(ContentVersion(small), ContentVersion(with_unknown));
+}
+
 }  // namespace
 }  // namespace protomesh::xds
