@@ -71,7 +71,7 @@ CheckedTranslation LastGoodTranslator::Translate(const std::vector<Resource>& re
 }
 
 CheckedTranslation LastGoodTranslator::Translate(const ResourceRefs& resources, int64_t revision) {
-  Translation first = xds::Translate(resources, revision);
+  Translation first = translator_.Translate(resources, revision);
   const std::map<std::string, std::vector<std::string>> first_messages = MessagesById(first);
 
   // The failing resources that have a last good version of other content.
@@ -97,7 +97,7 @@ CheckedTranslation LastGoodTranslator::Translate(const ResourceRefs& resources, 
       auto substitute = substitutes.find(resource->id());
       input.push_back(substitute == substitutes.end() ? resource : substitute->second);
     }
-    Translation attempt = xds::Translate(input, revision);
+    Translation attempt = translator_.Translate(input, revision);
     std::map<std::string, std::vector<std::string>> attempt_messages = MessagesById(attempt);
     bool dropped = false;
     for (auto it = substitutes.begin(); it != substitutes.end();) {
@@ -114,7 +114,7 @@ CheckedTranslation LastGoodTranslator::Translate(const ResourceRefs& resources, 
       break;
     }
     if (substitutes.empty()) {
-      final_translation = xds::Translate(resources, revision);
+      final_translation = translator_.Translate(resources, revision);
       final_messages = MessagesById(final_translation);
     }
   }

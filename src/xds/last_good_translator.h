@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "api/types/v1/resource.pb.h"
+#include "src/xds/translate/cached_translator.h"
 #include "src/xds/translate/translator.h"
 #include "src/xds/xds_snapshot.h"
 
@@ -54,6 +55,7 @@ class LastGoodTranslator {
 
  private:
   std::map<std::string, protomesh::types::v1::Resource> last_good_;  // by id
+  CachedTranslator translator_;  // every translation goes through it
 };
 
 }  // namespace protomesh::xds

@@ -71,16 +71,21 @@ ClusterLoadAssignment BuildAssignment(const std::string& name,
 
 }  // namespace
 
+absl::Status CheckInstanceSet(const InstanceSet& set) {
+  for (int i = 0; i < set.instances_size(); ++i) {
+    absl::Status status = CheckInstance(set.instances(i), i);
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
 void TranslateEndpoints(const Inputs& inputs, Nodes& nodes, Errors& errors) {
   // Service name -> instances of every valid set naming it, sets in (name,
   // id) order.
   std::map<std::string, std::vector<const InstanceSet::Instance*>> by_service;
   std::map<std::string, std::string> owners;  // service name -> first set naming it
   for (const auto& [resource, set] : inputs.instance_sets) {
-    absl::Status status;
-    for (int i = 0; i < set.instances_size() && status.ok(); ++i) {
-      status = CheckInstance(set.instances(i), i);
-    }
+    absl::Status status = CheckInstanceSet(set);
     if (!status.ok()) {
       errors.Report(*resource, std::string(status.message()));
       continue;

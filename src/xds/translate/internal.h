@@ -18,6 +18,7 @@
 #include "google/protobuf/any.pb.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/message.h"
+#include "src/xds/translate/translator.h"
 #include "src/xds/xds_snapshot.h"
 
 namespace protomesh::xds::translate {
@@ -88,13 +89,25 @@ struct NodeBuild {
 };
 using Nodes = std::map<std::string, NodeBuild>;
 
-// The stages, in the order Translate() runs them: each may look at what the
+// Parses and sorts the resources of a namespace (translator.cc); what does
+// not parse is reported.
+Inputs Classify(const ResourceRefs& resources, Errors& errors);
+// Every stage, in order, over `inputs`, into `nodes` (which must hold every
+// node cluster of `inputs`).
+void RunStages(const Inputs& inputs, Nodes& nodes, Errors& errors);
+// A node cluster's snapshot: versions computed, resources frozen.
+NodeSnapshotPtr Freeze(NodeBuild& build);
+
+// The stages, in the order RunStages runs them: each may look at what the
 // earlier ones built (routes check clusters; endpoints serve the EDS names
 // of clusters).
 void TranslateServices(const Inputs& inputs, Nodes& nodes, Errors& errors);
 void TranslateListeners(const Inputs& inputs, Nodes& nodes, Errors& errors);
 void TranslateRoutes(const Inputs& inputs, Nodes& nodes, Errors& errors);
 void TranslateEndpoints(const Inputs& inputs, Nodes& nodes, Errors& errors);
+// Why an instance set's instances cannot be served, or OK. TranslateEndpoints
+// reports a set that fails it and leaves the set out.
+absl::Status CheckInstanceSet(const types::v1::InstanceSet& set);
 // An empty ClusterLoadAssignment for every EDS name still without one.
 void AddEmptyEndpoints(Nodes& nodes);
 

@@ -43,6 +43,8 @@ absl::string_view TypeName(absl::string_view type_url) {
   return slash == absl::string_view::npos ? type_url : type_url.substr(slash + 1);
 }
 
+}  // namespace
+
 Inputs Classify(const ResourceRefs& resources, Errors& errors) {
   std::vector<const Resource*> sorted = resources;
   std::sort(sorted.begin(), sorted.end(), [](const Resource* a, const Resource* b) {
@@ -98,6 +100,8 @@ Inputs Classify(const ResourceRefs& resources, Errors& errors) {
   return inputs;
 }
 
+namespace {
+
 std::string TypeVersion(const std::map<std::string, XdsResourcePtr>& resources) {
   std::string pairs;
   for (const auto& [name, resource] : resources) {
@@ -105,6 +109,8 @@ std::string TypeVersion(const std::map<std::string, XdsResourcePtr>& resources) 
   }
   return Sha256Hex(pairs);
 }
+
+}  // namespace
 
 NodeSnapshotPtr Freeze(NodeBuild& build) {
   auto snapshot = std::make_shared<NodeSnapshot>();
@@ -127,7 +133,18 @@ NodeSnapshotPtr Freeze(NodeBuild& build) {
   return snapshot;
 }
 
-}  // namespace
+
+void RunStages(const Inputs& inputs, Nodes& nodes, Errors& errors) {
+  TranslateServices(inputs, nodes, errors);
+  AddRaw(inputs, kClusterType, nodes, errors);
+  TranslateListeners(inputs, nodes, errors);
+  AddRaw(inputs, kListenerType, nodes, errors);
+  TranslateRoutes(inputs, nodes, errors);
+  AddRaw(inputs, kRouteType, nodes, errors);
+  TranslateEndpoints(inputs, nodes, errors);
+  AddRaw(inputs, kEndpointType, nodes, errors);
+  AddEmptyEndpoints(nodes);
+}
 
 void Errors::Report(const Resource& resource, std::string message) {
   errors_.push_back(
@@ -244,15 +261,7 @@ Translation Translate(const ResourceRefs& resources, int64_t revision) {
   Nodes nodes;
   for (const std::string& node_cluster : inputs.node_clusters) nodes[node_cluster];
 
-  TranslateServices(inputs, nodes, errors);
-  AddRaw(inputs, kClusterType, nodes, errors);
-  TranslateListeners(inputs, nodes, errors);
-  AddRaw(inputs, kListenerType, nodes, errors);
-  TranslateRoutes(inputs, nodes, errors);
-  AddRaw(inputs, kRouteType, nodes, errors);
-  TranslateEndpoints(inputs, nodes, errors);
-  AddRaw(inputs, kEndpointType, nodes, errors);
-  AddEmptyEndpoints(nodes);
+  RunStages(inputs, nodes, errors);
 
   Translation translation;
   translation.revision = revision;
