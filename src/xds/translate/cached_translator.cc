@@ -51,9 +51,14 @@ struct Parts {
 
 }  // namespace
 
+CachedTranslator::CachedTranslator() : specs_(std::make_unique<translate::ParsedSpecs>()) {}
+CachedTranslator::~CachedTranslator() = default;
+CachedTranslator::CachedTranslator(CachedTranslator&&) noexcept = default;
+CachedTranslator& CachedTranslator::operator=(CachedTranslator&&) noexcept = default;
+
 Translation CachedTranslator::Translate(const ResourceRefs& resources, int64_t revision) {
   translate::Errors errors;  // those of no node cluster: parsing, instance sets
-  const Inputs all = translate::Classify(resources, errors);
+  const Inputs all = translate::Classify(resources, errors, *specs_);
 
   std::map<std::string, Parts> parts;
   for (const std::string& node_cluster : all.node_clusters) parts[node_cluster];

@@ -9,9 +9,10 @@
 // the snapshot and errors they gave; a node cluster whose inputs are the
 // same again keeps them. A change to one node cluster's resources, or to an
 // instance set only its services use, translates that node cluster alone.
-// Parsing every resource (to find the inputs) is still done every time.
+// Only new or changed specs are parsed again.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,9 +20,17 @@
 #include "src/xds/xds_snapshot.h"
 
 namespace protomesh::xds {
+namespace translate {
+class ParsedSpecs;
+}
 
 class CachedTranslator {
  public:
+  CachedTranslator();
+  ~CachedTranslator();
+  CachedTranslator(CachedTranslator&&) noexcept;
+  CachedTranslator& operator=(CachedTranslator&&) noexcept;
+
   Translation Translate(const ResourceRefs& resources, int64_t revision);
 
   // Node clusters translated (not taken from the cache) by the last call.
@@ -40,6 +49,7 @@ class CachedTranslator {
   };
 
   std::map<std::string, NodeCluster> node_clusters_;
+  std::unique_ptr<translate::ParsedSpecs> specs_;
   std::vector<std::string> last_translated_;
 };
 

@@ -5,6 +5,7 @@
 // slow to compile: each stage includes only the ones it builds.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -23,11 +24,12 @@
 
 namespace protomesh::xds::translate {
 
-// A store resource and the typed spec it holds.
+// A store resource and the typed spec it holds (parsed and kept by
+// ParsedSpecs, which must outlive it).
 template <typename Spec>
 struct Typed {
   const types::v1::Resource* resource = nullptr;
-  Spec spec;
+  const Spec& spec;
 };
 
 // A raw Envoy resource, parsed and checked (raw.cc).
@@ -89,9 +91,40 @@ struct NodeBuild {
 };
 using Nodes = std::map<std::string, NodeBuild>;
 
-// Parses and sorts the resources of a namespace (translator.cc); what does
-// not parse is reported.
-Inputs Classify(const ResourceRefs& resources, Errors& errors);
+// The specs of a namespace's resources, parsed, by resource id. Kept from
+// one translation to the next, only new or changed specs are parsed again.
+class ParsedSpecs {
+ public:
+  struct Parsed {
+    std::string type_url;  // what was parsed
+    std::string value;
+    std::optional<types::v1::NetworkingNode> node;  // a NetworkingNode that parsed
+    // A raw resource that parsed (its `resource` is not set), or why not
+    // and the node cluster its scope names when that can be read.
+    std::optional<RawResource> raw;
+    std::string raw_error;
+    std::string raw_error_scope;
+    uint64_t generation = 0;  // of the last Begin() it was used in
+  };
+
+  // Starts a translation: what the previous one used stays valid until
+  // the next Begin().
+  void Begin();
+  // `resource`'s spec parsed, parsing it if it is new or changed.
+  const Parsed& Get(const types::v1::Resource& resource);
+  // Forgets the resources not used since Begin().
+  void Sweep();
+
+ private:
+  std::map<std::string, Parsed> by_id_;
+  std::vector<std::unique_ptr<Parsed>> extra_;  // an id listed twice with other content
+  uint64_t generation_ = 0;
+};
+
+// Parses (through `specs`) and sorts the resources of a namespace
+// (translator.cc); what does not parse is reported. The Inputs refer to
+// `specs` until its next Begin().
+Inputs Classify(const ResourceRefs& resources, Errors& errors, ParsedSpecs& specs);
 // Every stage, in order, over `inputs`, into `nodes` (which must hold every
 // node cluster of `inputs`).
 void RunStages(const Inputs& inputs, Nodes& nodes, Errors& errors);

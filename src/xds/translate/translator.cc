@@ -45,36 +45,81 @@ absl::string_view TypeName(absl::string_view type_url) {
 
 }  // namespace
 
-Inputs Classify(const ResourceRefs& resources, Errors& errors) {
+void ParsedSpecs::Begin() {
+  ++generation_;
+  extra_.clear();
+}
+
+const ParsedSpecs::Parsed& ParsedSpecs::Get(const Resource& resource) {
+  const pb::Any& spec = resource.spec();
+  Parsed& kept = by_id_[resource.id()];
+  if (kept.generation != 0 && kept.type_url == spec.type_url() && kept.value == spec.value()) {
+    kept.generation = generation_;
+    return kept;
+  }
+  // Another version of a resource this translation already uses must not
+  // replace it: the Inputs refer to it.
+  Parsed* parsed = &kept;
+  if (kept.generation == generation_) parsed = extra_.emplace_back(std::make_unique<Parsed>()).get();
+  *parsed = Parsed{};
+  parsed->type_url = spec.type_url();
+  parsed->value = spec.value();
+  parsed->generation = generation_;
+  if (TypeName(spec.type_url()) == NetworkingNode::descriptor()->full_name()) {
+    NetworkingNode node;
+    if (node.ParseFromString(spec.value())) parsed->node = std::move(node);
+  } else if (IsRawSpec(spec)) {
+    absl::StatusOr<RawResource> raw = ParseRaw(resource);
+    if (raw.ok()) {
+      raw->resource = nullptr;
+      parsed->raw = *std::move(raw);
+    } else {
+      parsed->raw_error = std::string(raw.status().message());
+      types::v1::EnvoyResource wrapper;
+      if (spec.UnpackTo(&wrapper)) parsed->raw_error_scope = wrapper.xds_cluster_name();
+    }
+  }
+  return *parsed;
+}
+
+void ParsedSpecs::Sweep() {
+  for (auto it = by_id_.begin(); it != by_id_.end();) {
+    it = it->second.generation == generation_ ? std::next(it) : by_id_.erase(it);
+  }
+}
+
+Inputs Classify(const ResourceRefs& resources, Errors& errors, ParsedSpecs& specs) {
   std::vector<const Resource*> sorted = resources;
   std::sort(sorted.begin(), sorted.end(), [](const Resource* a, const Resource* b) {
     return std::tie(a->name(), a->id()) < std::tie(b->name(), b->id());
   });
 
   const std::string networking_node_type = NetworkingNode::descriptor()->full_name();
+  specs.Begin();
   Inputs inputs;
   for (const Resource* resource : sorted) {
     if (TypeName(resource->spec().type_url()) == networking_node_type) {
-      NetworkingNode node;
-      if (!node.ParseFromString(resource->spec().value())) {
+      const ParsedSpecs::Parsed& parsed = specs.Get(*resource);
+      if (!parsed.node) {
         errors.Report(*resource, "the spec does not parse as a NetworkingNode");
         continue;
       }
+      const NetworkingNode& node = *parsed.node;
       switch (node.networking_node_case()) {
         case NetworkingNode::kHttpIngress:
           inputs.node_clusters.insert(node.http_ingress().xds_cluster_name());
-          inputs.ingresses.push_back({resource, std::move(*node.mutable_http_ingress())});
+          inputs.ingresses.push_back({resource, node.http_ingress()});
           break;
         case NetworkingNode::kService:
           inputs.node_clusters.insert(node.service().xds_cluster_name());
-          inputs.services.push_back({resource, std::move(*node.mutable_service())});
+          inputs.services.push_back({resource, node.service()});
           break;
         case NetworkingNode::kRoutingPolicy:
           inputs.node_clusters.insert(node.routing_policy().xds_cluster_name());
-          inputs.policies.push_back({resource, std::move(*node.mutable_routing_policy())});
+          inputs.policies.push_back({resource, node.routing_policy()});
           break;
         case NetworkingNode::kInstanceSet:
-          inputs.instance_sets.push_back({resource, std::move(*node.mutable_instance_set())});
+          inputs.instance_sets.push_back({resource, node.instance_set()});
           break;
         case NetworkingNode::NETWORKING_NODE_NOT_SET:
           errors.Report(*resource,
@@ -83,20 +128,20 @@ Inputs Classify(const ResourceRefs& resources, Errors& errors) {
           break;
       }
     } else if (IsRawSpec(resource->spec())) {
-      absl::StatusOr<RawResource> raw = ParseRaw(*resource);
-      if (!raw.ok()) {
-        errors.Report(*resource, std::string(raw.status().message()));
+      const ParsedSpecs::Parsed& parsed = specs.Get(*resource);
+      if (!parsed.raw) {
+        errors.Report(*resource, parsed.raw_error);
         // Its scope still names a node cluster, when it can be read.
-        types::v1::EnvoyResource wrapper;
-        if (resource->spec().UnpackTo(&wrapper) && !wrapper.xds_cluster_name().empty()) {
-          inputs.node_clusters.insert(wrapper.xds_cluster_name());
-        }
+        if (!parsed.raw_error_scope.empty()) inputs.node_clusters.insert(parsed.raw_error_scope);
         continue;
       }
-      if (!raw->xds_cluster_name.empty()) inputs.node_clusters.insert(raw->xds_cluster_name);
-      inputs.raw.push_back(*std::move(raw));
+      RawResource raw = *parsed.raw;
+      raw.resource = resource;
+      if (!raw.xds_cluster_name.empty()) inputs.node_clusters.insert(raw.xds_cluster_name);
+      inputs.raw.push_back(std::move(raw));
     }
   }
+  specs.Sweep();
   return inputs;
 }
 
@@ -257,7 +302,8 @@ Translation Translate(const std::vector<types::v1::Resource>& resources, int64_t
 Translation Translate(const ResourceRefs& resources, int64_t revision) {
   using namespace translate;  // NOLINT: the stages
   Errors errors;
-  Inputs inputs = Classify(resources, errors);
+  ParsedSpecs specs;
+  Inputs inputs = Classify(resources, errors, specs);
   Nodes nodes;
   for (const std::string& node_cluster : inputs.node_clusters) nodes[node_cluster];
 

@@ -270,5 +270,24 @@ TEST(CachedTranslatorTest, TranslatesOnlyTheNodeClustersAChangeReaches) {
   EXPECT_THAT(cached.last_translated(), ElementsAre("nc0", "nc1", "nc2"));
 }
 
+TEST(CachedTranslatorTest, AnIdListedTwiceWithOtherContentIsTranslatedAsAFullTranslationDoes) {
+  Mesh mesh;
+  Populate(mesh);
+  CachedTranslator cached;
+  cached.Translate(mesh.Refs(), mesh.revision());
+  // The same id twice, the second with other content: each is parsed and
+  // used as it is, also on the next call, which has it once again.
+  Resource other = *mesh.Refs().front();
+  NetworkingNode node;
+  ASSERT_TRUE(other.spec().UnpackTo(&node));
+  other.set_name(absl::StrCat(other.name(), "-again"));
+  other.mutable_spec()->PackFrom(Service("svc-twice", "nc0"));
+  ResourceRefs twice = mesh.Refs();
+  twice.push_back(&other);
+  EXPECT_EQ(ServedOf(cached.Translate(twice, 99)), ServedOf(Translate(twice, 99)));
+  EXPECT_EQ(ErrorsOf(cached.Translate(twice, 99)), ErrorsOf(Translate(twice, 99)));
+  EXPECT_EQ(ServedOf(cached.Translate(mesh.Refs(), 100)), ServedOf(Translate(mesh.Refs(), 100)));
+}
+
 }  // namespace
 }  // namespace protomesh::xds
