@@ -64,10 +64,7 @@ std::string KindOf(const Resource& resource) {
 
 CheckedTranslation LastGoodTranslator::Translate(const std::vector<Resource>& resources,
                                                  int64_t revision) {
-  ResourceRefs refs;
-  refs.reserve(resources.size());
-  for (const auto& resource : resources) refs.push_back(&resource);
-  return Translate(refs, revision);
+  return Translate(RefsOf(resources), revision);
 }
 
 CheckedTranslation LastGoodTranslator::Translate(const ResourceRefs& resources, int64_t revision) {

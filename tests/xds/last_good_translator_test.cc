@@ -22,6 +22,9 @@ constexpr char kGoodService[] = R"({"service_name": "web", "xds_cluster_name": "
                                     "outlier_detection": {"max_ejection_percent": 50}})";
 constexpr char kBrokenService[] = R"({"service_name": "web", "xds_cluster_name": "edge",
                                       "outlier_detection": {"max_ejection_percent": 150}})";
+// Good too, of other content than kGoodService.
+constexpr char kOtherGoodService[] = R"({"service_name": "web", "xds_cluster_name": "edge",
+                                         "outlier_detection": {"max_ejection_percent": 70}})";
 
 Resource Service(const std::string& name, const std::string& json, int64_t revision) {
   protomesh::types::v1::NetworkingNode node;
@@ -91,9 +94,7 @@ TEST(LastGoodTranslatorTest, TheLastGoodVersionIsTheLatestThatTranslated) {
   // revision number (as a caller other than the store could send): the
   // content is what counts.
   translator.Translate({Service("web", kGoodService, 2)}, 3);
-  const Resource other = Service("web", R"({"service_name": "web", "xds_cluster_name": "edge",
-                                             "outlier_detection": {"max_ejection_percent": 70}})",
-                                 2);
+  const Resource other = Service("web", kOtherGoodService, 2);
   translator.Translate({other}, 4);
   CheckedTranslation result = translator.Translate({Service("web", kBrokenService, 5)}, 5);
   EXPECT_EQ(ClusterVersion(result.translation, "web"), AloneVersion(other, "web"));
@@ -105,9 +106,7 @@ TEST(LastGoodTranslatorTest, AFixedVersionReplacesTheLastGoodOne) {
   LastGoodTranslator translator;
   translator.Translate({Service("web", kGoodService, 2)}, 2);
   translator.Translate({Service("web", kBrokenService, 3)}, 3);
-  const Resource fixed = Service("web", R"({"service_name": "web", "xds_cluster_name": "edge",
-                                             "outlier_detection": {"max_ejection_percent": 70}})",
-                                 4);
+  const Resource fixed = Service("web", kOtherGoodService, 4);
   CheckedTranslation result = translator.Translate({fixed}, 4);
   EXPECT_TRUE(result.issues.empty());
   EXPECT_EQ(ClusterVersion(result.translation, "web"), AloneVersion(fixed, "web"));

@@ -36,7 +36,8 @@ int TypeIndex(std::string_view type_url);
 // A response written to many streams: serialized once, its bytes shared
 // (gRPC sends reference-counted slices, so a write copies no bytes).
 struct SharedResponse {
-  SharedResponse(std::unique_ptr<const envoy::service::discovery::v3::DiscoveryResponse> message);
+  explicit SharedResponse(
+      std::unique_ptr<const envoy::service::discovery::v3::DiscoveryResponse> message);
   std::unique_ptr<const envoy::service::discovery::v3::DiscoveryResponse> message;
   grpc::ByteBuffer bytes;  // `message` serialized; invalid if that failed
 };

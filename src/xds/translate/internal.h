@@ -95,10 +95,13 @@ using Nodes = std::map<std::string, NodeBuild>;
 // one translation to the next, only new or changed specs are parsed again.
 class ParsedSpecs {
  public:
+  // What a spec is to the translator; other specs are ignored.
+  enum class Kind { kIgnored, kNetworkingNode, kRaw };
   struct Parsed {
+    Kind kind = Kind::kIgnored;
     std::string type_url;  // what was parsed
     std::string value;
-    std::optional<types::v1::NetworkingNode> node;  // a NetworkingNode that parsed
+    std::optional<types::v1::NetworkingNode> node;  // kNetworkingNode: set if it parsed
     // A raw resource that parsed (its `resource` is not set), or why not
     // and the node cluster its scope names when that can be read.
     std::optional<RawResource> raw;
@@ -110,7 +113,8 @@ class ParsedSpecs {
   // Starts a translation: what the previous one used stays valid until
   // the next Begin().
   void Begin();
-  // `resource`'s spec parsed, parsing it if it is new or changed.
+  // `resource`'s spec parsed, parsing it if it is new or changed. A spec
+  // of an ignored type is neither parsed nor kept.
   const Parsed& Get(const types::v1::Resource& resource);
   // Forgets the resources not used since Begin().
   void Sweep();

@@ -51,7 +51,16 @@ void ParsedSpecs::Begin() {
 }
 
 const ParsedSpecs::Parsed& ParsedSpecs::Get(const Resource& resource) {
+  static const Parsed kIgnored;
   const pb::Any& spec = resource.spec();
+  Kind kind = Kind::kIgnored;
+  if (TypeName(spec.type_url()) == NetworkingNode::descriptor()->full_name()) {
+    kind = Kind::kNetworkingNode;
+  } else if (IsRawSpec(spec)) {
+    kind = Kind::kRaw;
+  }
+  if (kind == Kind::kIgnored) return kIgnored;
+
   Parsed& kept = by_id_[resource.id()];
   if (kept.generation != 0 && kept.type_url == spec.type_url() && kept.value == spec.value()) {
     kept.generation = generation_;
@@ -60,15 +69,18 @@ const ParsedSpecs::Parsed& ParsedSpecs::Get(const Resource& resource) {
   // Another version of a resource this translation already uses must not
   // replace it: the Inputs refer to it.
   Parsed* parsed = &kept;
-  if (kept.generation == generation_) parsed = extra_.emplace_back(std::make_unique<Parsed>()).get();
+  if (kept.generation == generation_) {
+    parsed = extra_.emplace_back(std::make_unique<Parsed>()).get();
+  }
   *parsed = Parsed{};
+  parsed->kind = kind;
   parsed->type_url = spec.type_url();
   parsed->value = spec.value();
   parsed->generation = generation_;
-  if (TypeName(spec.type_url()) == NetworkingNode::descriptor()->full_name()) {
+  if (kind == Kind::kNetworkingNode) {
     NetworkingNode node;
     if (node.ParseFromString(spec.value())) parsed->node = std::move(node);
-  } else if (IsRawSpec(spec)) {
+  } else {
     absl::StatusOr<RawResource> raw = ParseRaw(resource);
     if (raw.ok()) {
       raw->resource = nullptr;
@@ -94,12 +106,11 @@ Inputs Classify(const ResourceRefs& resources, Errors& errors, ParsedSpecs& spec
     return std::tie(a->name(), a->id()) < std::tie(b->name(), b->id());
   });
 
-  const std::string networking_node_type = NetworkingNode::descriptor()->full_name();
   specs.Begin();
   Inputs inputs;
   for (const Resource* resource : sorted) {
-    if (TypeName(resource->spec().type_url()) == networking_node_type) {
-      const ParsedSpecs::Parsed& parsed = specs.Get(*resource);
+    const ParsedSpecs::Parsed& parsed = specs.Get(*resource);
+    if (parsed.kind == ParsedSpecs::Kind::kNetworkingNode) {
       if (!parsed.node) {
         errors.Report(*resource, "the spec does not parse as a NetworkingNode");
         continue;
@@ -127,8 +138,7 @@ Inputs Classify(const ResourceRefs& resources, Errors& errors, ParsedSpecs& spec
                         "and instance_set");
           break;
       }
-    } else if (IsRawSpec(resource->spec())) {
-      const ParsedSpecs::Parsed& parsed = specs.Get(*resource);
+    } else if (parsed.kind == ParsedSpecs::Kind::kRaw) {
       if (!parsed.raw) {
         errors.Report(*resource, parsed.raw_error);
         // Its scope still names a node cluster, when it can be read.
@@ -177,7 +187,6 @@ NodeSnapshotPtr Freeze(NodeBuild& build) {
   }
   return snapshot;
 }
-
 
 void RunStages(const Inputs& inputs, Nodes& nodes, Errors& errors) {
   TranslateServices(inputs, nodes, errors);
@@ -292,11 +301,15 @@ std::string ContentVersion(const google::protobuf::Any& resource) {
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
-Translation Translate(const std::vector<types::v1::Resource>& resources, int64_t revision) {
+ResourceRefs RefsOf(const std::vector<types::v1::Resource>& resources) {
   ResourceRefs refs;
   refs.reserve(resources.size());
   for (const auto& resource : resources) refs.push_back(&resource);
-  return Translate(refs, revision);
+  return refs;
+}
+
+Translation Translate(const std::vector<types::v1::Resource>& resources, int64_t revision) {
+  return Translate(RefsOf(resources), revision);
 }
 
 Translation Translate(const ResourceRefs& resources, int64_t revision) {

@@ -40,6 +40,8 @@ namespace protomesh::xds {
 // The resources of a namespace, by pointer: translating reads them and
 // copies none.
 using ResourceRefs = std::vector<const protomesh::types::v1::Resource*>;
+// `resources` by pointer; they must outlive the result.
+ResourceRefs RefsOf(const std::vector<protomesh::types::v1::Resource>& resources);
 
 // A full translation of one namespace's state at `revision`.
 Translation Translate(const ResourceRefs& resources, int64_t revision);
