@@ -353,10 +353,14 @@ class AdsStream final : public SnapshotWatcher, public std::enable_shared_from_t
       SubscribeLocked(type);
       t.must_respond = true;
     } else if (request.response_nonce() != t.sent_nonce) {
+      // Not an answer to the latest response, but its resource_names are
+      // the client's subscription now: ignoring them could leave the
+      // server believing the client holds a resource it has dropped.
       metrics_->For(type, variant_).stale_requests->Increment();
-      spdlog::debug("xDS stream {} of node '{}': stale nonce '{}' for {} (latest '{}'), ignored",
-                    id_, node_id_, request.response_nonce(), request.type_url(), t.sent_nonce);
-      return;
+      spdlog::debug(
+          "xDS stream {} of node '{}': stale nonce '{}' for {} (latest '{}'): not an ACK or "
+          "NACK; its subscription applies",
+          id_, node_id_, request.response_nonce(), request.type_url(), t.sent_nonce);
     } else {
       AnswerLocked(type, request.response_nonce(),
                    request.has_error_detail() ? &request.error_detail() : nullptr);
@@ -385,8 +389,21 @@ class AdsStream final : public SnapshotWatcher, public std::enable_shared_from_t
     if (wildcard != t.wildcard || !same_names) {
       t.wildcard = wildcard;
       if (!same_names) t.names = std::set<std::string>(names.begin(), names.end());
+      DropUnsubscribedLocked(t);
       t.dirty = true;
     }
+  }
+
+  // The client drops what it does not subscribe to, including what it was
+  // sent while unsubscribed: a name it subscribes to again must be sent
+  // again.
+  static void DropUnsubscribedLocked(TypeState& t) {
+    if (t.wildcard) return;
+    auto kept = std::make_shared<ResourceList>();
+    for (const auto& resource : *t.sent) {
+      if (t.names.count(resource->name)) kept->push_back(resource);
+    }
+    if (kept->size() != t.sent->size()) t.sent = std::move(kept);
   }
 
   void HandleLocked(const DeltaDiscoveryRequest& request, int type)
@@ -442,12 +459,7 @@ class AdsStream final : public SnapshotWatcher, public std::enable_shared_from_t
       }
     }
     if (unsubscribed && !t.wildcard) {
-      // The client drops what it no longer subscribes to.
-      auto kept = std::make_shared<ResourceList>();
-      for (const auto& resource : *t.sent) {
-        if (t.names.count(resource->name)) kept->push_back(resource);
-      }
-      if (kept->size() != t.sent->size()) t.sent = std::move(kept);
+      DropUnsubscribedLocked(t);
       t.dirty = true;
     }
   }

@@ -11,11 +11,15 @@
 // Protocol (Envoy's "xDS REST and gRPC protocol"):
 // - The first request must carry node.cluster (INVALID_ARGUMENT otherwise);
 //   the stream is served that node cluster's snapshot.
-// - Every response carries a nonce unique in the process. In SotW a request
-//   whose response_nonce is not the latest sent for its type is stale and
-//   ignored (its ACK, NACK and resource_names alike: the client repeats its
-//   subscription when it answers the latest response). In delta a stale
-//   nonce only voids the ACK/NACK; subscription changes always apply.
+// - Every response carries a nonce unique in the process. A request whose
+//   response_nonce is not the latest sent for its type is stale: it is not
+//   an ACK or NACK, but its subscription applies, in SotW as in delta (a
+//   client that unsubscribed from a name while a response carrying it was
+//   on the way has dropped it; ignoring the request would leave the server
+//   believing the client holds it, and a later subscription would never be
+//   answered).
+// - The client drops what it unsubscribes from: a name subscribed to again
+//   is sent again.
 // - ACK: the latest nonce, no error_detail. NACK: error_detail set; the
 //   last ACKed version stays, the error is logged, counted and shown in the
 //   config dump, and the rejected resources are not sent again until they
