@@ -40,7 +40,6 @@ class CachedTranslator {
   // A resource as a node cluster's translation read it.
   struct Input {
     std::string namespace_, id, name, type_url, value;
-    bool operator==(const Input&) const = default;
   };
   struct NodeCluster {
     std::vector<Input> inputs;
