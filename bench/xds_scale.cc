@@ -70,12 +70,17 @@ struct Settings {
 
 class Mesh {
  public:
-  // Resource ids of node cluster c are c * kIdsPerNodeCluster + a small
-  // number: its services from 0, their instance sets from half of it, the
-  // ingress, the "common" service and the routing policy at the end.
+  // Node cluster c's resource ids are Id(c, slot): its services from slot
+  // 0, their instance sets from kInstancesSlot, then the ingress, the
+  // "common" service and the routing policy in the last three slots.
   static constexpr int64_t kIdsPerNodeCluster = 100'000;
-  static constexpr int kMaxServices = kIdsPerNodeCluster / 2 - 3;
+  static constexpr int64_t kInstancesSlot = kIdsPerNodeCluster / 2;
+  static constexpr int64_t kIngressSlot = kIdsPerNodeCluster - 3;
+  static constexpr int64_t kCommonSlot = kIdsPerNodeCluster - 2;
+  static constexpr int64_t kRoutesSlot = kIdsPerNodeCluster - 1;
+  static constexpr int kMaxServices = kIngressSlot - kInstancesSlot;
   static constexpr int kMaxNodeClusters = 999;
+  static int64_t Id(int c, int64_t slot) { return c * kIdsPerNodeCluster + slot; }
 
   Mesh(int node_clusters, int services, int instances)
       : node_clusters_(node_clusters), services_(services), instances_(instances) {}
@@ -129,7 +134,7 @@ class Mesh {
     service->mutable_circuit_breakers()->set_max_requests(1000);
     service->mutable_outlier_detection()->set_consecutive_5xx(5);
     if (s % 2 == 1) service->mutable_instance_http2_options()->set_max_concurrent_streams(100);
-    return Wrap(c * kIdsPerNodeCluster + s, absl::StrCat("nc-", c, "-svc-", s), node);
+    return Wrap(Id(c, s), absl::StrCat("nc-", c, "-svc-", s), node);
   }
 
   types::Resource CommonService(int c) const {
@@ -137,7 +142,7 @@ class Mesh {
     auto* service = node.mutable_service();
     service->set_service_name("common");
     service->set_xds_cluster_name(NodeCluster(c));
-    return Wrap(c * kIdsPerNodeCluster + kIdsPerNodeCluster - 2, absl::StrCat("nc-", c, "-common"), node);
+    return Wrap(Id(c, kCommonSlot), absl::StrCat("nc-", c, "-common"), node);
   }
 
   void AddInstances(types::InstanceSet* set, int a, int b, int v) const {
@@ -155,7 +160,7 @@ class Mesh {
     auto* set = node.mutable_instance_set();
     set->add_match_service_names(ServiceName(c, s));
     AddInstances(set, c, s, v);
-    return Wrap(c * kIdsPerNodeCluster + kIdsPerNodeCluster / 2 + s, absl::StrCat("nc-", c, "-svc-", s, "-instances"), node);
+    return Wrap(Id(c, kInstancesSlot + s), absl::StrCat("nc-", c, "-svc-", s, "-instances"), node);
   }
 
   types::Resource CommonInstances(int v) const {
@@ -163,7 +168,7 @@ class Mesh {
     auto* set = node.mutable_instance_set();
     set->add_match_service_names("common");
     AddInstances(set, 200, 0, v);
-    return Wrap(kIdsPerNodeCluster * 1000, "common-instances", node);
+    return Wrap(Id(kMaxNodeClusters + 1, 0), "common-instances", node);
   }
 
   types::Resource Ingress(int c) const {
@@ -174,7 +179,7 @@ class Mesh {
     ingress->set_listen_port(10000);
     ingress->add_http_filters()->mutable_health_check()->set_path("/healthz");
     ingress->set_access_log_stdout_format("[%START_TIME%] %REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE%\n");
-    return Wrap(c * kIdsPerNodeCluster + kIdsPerNodeCluster - 3, absl::StrCat("nc-", c, "-ingress"), node);
+    return Wrap(Id(c, kIngressSlot), absl::StrCat("nc-", c, "-ingress"), node);
   }
 
   types::Resource Routes(int c) const {
@@ -193,7 +198,7 @@ class Mesh {
     auto* fallback = policy->add_routes();
     fallback->set_match_prefix("/");
     fallback->set_target_service("common");
-    return Wrap(c * kIdsPerNodeCluster + kIdsPerNodeCluster - 1, absl::StrCat("nc-", c, "-routes"), node);
+    return Wrap(Id(c, kRoutesSlot), absl::StrCat("nc-", c, "-routes"), node);
   }
 
   const int node_clusters_;
