@@ -72,14 +72,18 @@ inline constexpr const char* kGetAtSql =
     "WHERE namespace = $1 AND id = $2::uuid AND revision <= $3 ORDER BY revision DESC LIMIT 1";
 
 // $1 namespace, $2 after id ('' for the start), $3 type URLs (text[], empty
-// for all), $4 name prefix, $5 limit.
+// for all), $4 name prefix ('' for all), $5 limit.
+// Ordered by the uuid column, which the primary key reads in order: the
+// output column "id" is its text, and ordering by that sorted the whole
+// namespace on every page (on disk, for a large one). Without a prefix, the
+// name index is not offered to the planner at all.
 inline constexpr const char* kListHead = "list_head";
 inline constexpr const char* kListHeadSql =
     "SELECT " PROTOMESH_RESOURCE_COLUMNS " FROM resources "
     "WHERE namespace = $1 AND ($2 = '' OR id > NULLIF($2, '')::uuid) "
     "  AND (cardinality($3::text[]) = 0 OR type_url = ANY($3::text[])) "
-    "  AND starts_with(name, $4) "
-    "ORDER BY id LIMIT $5";
+    "  AND ($4 = '' OR starts_with(name, $4)) "
+    "ORDER BY resources.id LIMIT $5";
 
 // As kListHead, at revision $6, rebuilt from the change log.
 inline constexpr const char* kListAt = "list_at";
@@ -90,8 +94,8 @@ inline constexpr const char* kListAtSql =
     "    AND ($2 = '' OR id > NULLIF($2, '')::uuid)"
     "  ORDER BY id, revision DESC) latest "
     "WHERE NOT dropped AND (cardinality($3::text[]) = 0 OR type_url = ANY($3::text[])) "
-    "  AND starts_with(name, $4) "
-    "ORDER BY id LIMIT $5";
+    "  AND ($4 = '' OR starts_with(name, $4)) "
+    "ORDER BY latest.id LIMIT $5";
 
 // $1 namespace, $2 id, $3 before revision (0: from the newest), $4 limit.
 inline constexpr const char* kHistory = "history";

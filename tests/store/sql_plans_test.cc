@@ -1,11 +1,12 @@
-// protomesh_write_batch (migrations/0002, 0003) on a connection that made its
-// plans while the tables were empty, as a store's write connection does on a
-// new database: once the tables have grown, it must still read them by key.
+// The plans PostgreSQL makes for the store's SQL: what it reads must grow
+// with what it returns, not with the tables.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <pqxx/pqxx>
 
 #include "src/store/migrations.h"
+#include "src/store/sql.h"
 #include "tests/support/postgres_server.h"
 
 namespace protomesh::testing {
@@ -33,11 +34,22 @@ SELECT count(*) FROM protomesh_write_batch(
   ARRAY['plans'], ARRAY[md5($2::int::text)::uuid], '{1}', '{1}', '{false}', '{NULL}',
   '{""}', '{""}', ARRAY[''::bytea], '{""}'))sql";
 
-TEST(WriteBatchPlansTest, PlansMadeOnEmptyTablesStillReadThemByKeyOnceTheyHaveGrown) {
+// A new database on the shared server with the store's schema; its URL.
+std::string MigratedDatabase(const std::string& name) {
   auto& postgres = SharedPostgres();
-  ASSERT_TRUE(postgres.CreateDatabase("plans").ok());
-  pqxx::connection connection(postgres.Url("plans"));
-  ASSERT_TRUE(store::ApplyMigrations(connection, store::EmbeddedMigrations()).ok());
+  absl::Status created = postgres.CreateDatabase(name);
+  if (!created.ok()) throw std::runtime_error(created.ToString());
+  pqxx::connection connection(postgres.Url(name));
+  absl::StatusOr<int> migrated = store::ApplyMigrations(connection, store::EmbeddedMigrations());
+  if (!migrated.ok()) throw std::runtime_error(migrated.status().ToString());
+  return postgres.Url(name);
+}
+
+// protomesh_write_batch (migrations/0002, 0003) on a connection that made its
+// plans while the tables were empty, as a store's write connection does on a
+// new database: once the tables have grown, it must still read them by key.
+TEST(SqlPlansTest, WriteFunctionPlansMadeOnEmptyTablesStillReadByKeyOnceTheTablesGrew) {
+  pqxx::connection connection(MigratedDatabase("plans"));
   {
     // ANALYZE would make the function plan again: keep it from running.
     pqxx::nontransaction tx(connection);
@@ -67,6 +79,33 @@ TEST(WriteBatchPlansTest, PlansMadeOnEmptyTablesStillReadThemByKeyOnceTheyHaveGr
   EXPECT_EQ(sequential_scans(tx, "resources") - resources_before, 0);
   EXPECT_EQ(sequential_scans(tx, "changes") - changes_before, 0);
   EXPECT_EQ(tx.exec1("SELECT count(*) FROM resources")[0].as<int>(), 2999);
+}
+
+// A List page (and a watch's initial state) of a large namespace reads the
+// primary key from where the page starts, in order: no sort of the whole
+// namespace.
+TEST(SqlPlansTest, AListPageReadsTheNamespaceInKeyOrderWithoutSortingIt) {
+  pqxx::connection connection(MigratedDatabase("list_plans"));
+  {
+    pqxx::nontransaction tx(connection);
+    tx.exec(
+        "INSERT INTO resources SELECT 'big', md5(g::text)::uuid, 'r' || g, 't', '\\x00', "
+        "md5(g::text), g, now() FROM generate_series(1, 20000) g");
+    tx.exec("ANALYZE resources");
+  }
+  pqxx::nontransaction tx(connection);
+  tx.exec(std::string("PREPARE list_page (text, text, text[], text, bigint) AS ") +
+          store::sql::kListHeadSql);
+  for (const char* page : {"EXECUTE list_page('big', '', '{}', '', 101)",
+                           "EXECUTE list_page('big', '', '{}', '', 9223372036854775807)",
+                           "EXECUTE list_page('big', md5('7')::uuid::text, '{}', '', 101)"}) {
+    std::string plan;
+    for (const auto& row : tx.exec(std::string("EXPLAIN ") + page)) {
+      plan += row[0].as<std::string>() + "\n";
+    }
+    EXPECT_THAT(plan, ::testing::HasSubstr("Index Scan using resources_pkey")) << page;
+    EXPECT_THAT(plan, ::testing::Not(::testing::HasSubstr("Sort"))) << page << "\n" << plan;
+  }
 }
 
 }  // namespace
