@@ -71,6 +71,14 @@ inline constexpr const char* kGetAtSql =
     "SELECT " PROTOMESH_RESOURCE_COLUMNS ", dropped FROM changes "
     "WHERE namespace = $1 AND id = $2::uuid AND revision <= $3 ORDER BY revision DESC LIMIT 1";
 
+// Run in a List's transaction before kListHead or kListAt. Both can read
+// their rows in order from an index (the primary key; changes_by_resource),
+// and that is the plan wanted however many rows the tables are thought to
+// hold: right after a bulk load, before autovacuum's ANALYZE, the planner
+// guessed a few hundred rows where there were 100 000 and sorted them on
+// disk. The sort's disable cost would make a plan worth JIT-compiling.
+inline constexpr const char* kListSettingsSql = "SET LOCAL enable_sort = off; SET LOCAL jit = off";
+
 // $1 namespace, $2 after id ('' for the start), $3 type URLs (text[], empty
 // for all), $4 name prefix ('' for all), $5 limit.
 // Ordered by the uuid column, which the primary key reads in order: the

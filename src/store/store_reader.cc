@@ -114,6 +114,7 @@ absl::StatusOr<Resource> ReadResource(pqxx::connection_base& connection, const s
 absl::StatusOr<ListPage> ReadList(pqxx::connection_base& connection, const ListQuery& query) {
   try {
     ReadTransaction tx(connection);
+    tx.exec(sql::kListSettingsSql);
     ListPage page;
     int64_t head = Head(tx);
     page.revision = query.revision == 0 ? head : query.revision;

@@ -108,5 +108,36 @@ TEST(SqlPlansTest, AListPageReadsTheNamespaceInKeyOrderWithoutSortingIt) {
   }
 }
 
+// Right after a bulk load, before anything analyzed the tables, a List (at
+// the head or at a past revision) still reads in index order: with no
+// statistics the planner takes the namespace for a few hundred rows, and
+// sorted 100 000 of them on disk.
+TEST(SqlPlansTest, AListRightAfterABulkLoadStillReadsInKeyOrder) {
+  pqxx::connection connection(MigratedDatabase("bulk_plans"));
+  pqxx::work tx(connection);
+  tx.exec("ALTER TABLE resources SET (autovacuum_enabled = false)");
+  tx.exec("ALTER TABLE changes SET (autovacuum_enabled = false)");
+  tx.exec(
+      "INSERT INTO resources SELECT 'big', md5(g::text)::uuid, 'r' || g, 't', '\\x00', "
+      "md5(g::text), g, now() FROM generate_series(1, 20000) g");
+  tx.exec(
+      "INSERT INTO changes SELECT revision, namespace, id, false, name, type_url, spec, sha256, "
+      "committed_at FROM resources");
+  tx.exec(store::sql::kListSettingsSql);
+  tx.exec(std::string("PREPARE list_page (text, text, text[], text, bigint) AS ") +
+          store::sql::kListHeadSql);
+  tx.exec(std::string("PREPARE list_page_at (text, text, text[], text, bigint, bigint) AS ") +
+          store::sql::kListAtSql);
+  for (const char* list : {"EXECUTE list_page('big', '', '{}', '', 9223372036854775807)",
+                           "EXECUTE list_page_at('big', '', '{}', '', 9223372036854775807, 100)"}) {
+    std::string plan;
+    for (const auto& row : tx.exec(std::string("EXPLAIN ") + list)) {
+      plan += row[0].as<std::string>() + "\n";
+    }
+    EXPECT_THAT(plan, ::testing::HasSubstr("Index Scan")) << list << "\n" << plan;
+    EXPECT_THAT(plan, ::testing::Not(::testing::HasSubstr("Sort"))) << list << "\n" << plan;
+  }
+}
+
 }  // namespace
 }  // namespace protomesh::testing
