@@ -71,7 +71,8 @@ inline constexpr const char* kGetAtSql =
     "SELECT " PROTOMESH_RESOURCE_COLUMNS ", dropped FROM changes "
     "WHERE namespace = $1 AND id = $2::uuid AND revision <= $3 ORDER BY revision DESC LIMIT 1";
 
-// Run in a List's transaction before kListHead or kListAt. Both can read
+// Run in a List's transaction, when it has no name prefix, before kListHead
+// or kListAt. Both can read
 // their rows in order from an index (the primary key; changes_by_resource),
 // and that is the plan wanted however many rows the tables are thought to
 // hold: right after a bulk load, before autovacuum's ANALYZE, the planner

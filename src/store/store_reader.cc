@@ -114,7 +114,9 @@ absl::StatusOr<Resource> ReadResource(pqxx::connection_base& connection, const s
 absl::StatusOr<ListPage> ReadList(pqxx::connection_base& connection, const ListQuery& query) {
   try {
     ReadTransaction tx(connection);
-    tx.exec(sql::kListSettingsSql);
+    // With a name prefix, the name index and a sort of what it finds beat
+    // reading the namespace in key order: leave that plan to the planner.
+    if (query.name_prefix.empty()) tx.exec(sql::kListSettingsSql);
     ListPage page;
     int64_t head = Head(tx);
     page.revision = query.revision == 0 ? head : query.revision;

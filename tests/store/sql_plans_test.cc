@@ -105,7 +105,12 @@ TEST(SqlPlansTest, AListPageReadsTheNamespaceInKeyOrderWithoutSortingIt) {
     }
     EXPECT_THAT(plan, ::testing::HasSubstr("Index Scan using resources_pkey")) << page;
     EXPECT_THAT(plan, ::testing::Not(::testing::HasSubstr("Sort"))) << page << "\n" << plan;
+  }  // A name prefix still finds its few resources through the name index.
+  std::string plan;
+  for (const auto& row : tx.exec("EXPLAIN EXECUTE list_page('big', '', '{}', 'r1999', 101)")) {
+    plan += row[0].as<std::string>() + "\n";
   }
+  EXPECT_THAT(plan, ::testing::HasSubstr("resources_by_name")) << plan;
 }
 
 // Right after a bulk load, before anything analyzed the tables, a List (at
