@@ -72,10 +72,9 @@ inline constexpr const char* kGetAtSql =
     "WHERE namespace = $1 AND id = $2::uuid AND revision <= $3 ORDER BY revision DESC LIMIT 1";
 
 // Run in a List's transaction, when it has no name prefix, before kListHead
-// or kListAt. Both can read
-// their rows in order from an index (the primary key; changes_by_resource),
-// and that is the plan wanted however many rows the tables are thought to
-// hold: right after a bulk load, before autovacuum's ANALYZE, the planner
+// or kListAt. Both can read their rows in order from an index (the primary
+// key; changes_by_resource), and that is the plan wanted however many rows
+// the tables are thought to hold: right after a bulk load, before autovacuum's ANALYZE, the planner
 // guessed a few hundred rows where there were 100 000 and sorted them on
 // disk. The sort's disable cost would make a plan worth JIT-compiling.
 inline constexpr const char* kListSettingsSql = "SET LOCAL enable_sort = off; SET LOCAL jit = off";
