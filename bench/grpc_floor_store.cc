@@ -3,20 +3,18 @@
 //
 // A Put is numbered and answered at once, on the gRPC thread that received
 // it (no validation, no batching, nothing durable), and handed to the same
-// WatchHub the store uses, with the same flush threads. A Watch gets
-// end_of_list at once and then every change of its namespace. Everything
-// else is UNIMPLEMENTED.
+// WatchHub the store uses, with the same flush threads. A Watch is the
+// store's own watch session with nothing to read first: end_of_list at
+// once, then every change of its namespace. Everything else is
+// UNIMPLEMENTED.
 //
 // `store_vs_etcd --store-bin=<this binary> --workloads=put,watch` runs the
 // put, idle-watcher and watch workloads against it in the store's place:
 // whatever the store's figures could become if its database cost nothing,
 // they cannot be better than these (bench/RESULTS.md, "gRPC alone").
-#include <atomic>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
-#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
@@ -28,127 +26,18 @@
 #include "src/common/config.h"
 #include "src/common/program_settings.h"
 #include "src/common/signals.h"
+#include "src/store/store_metrics.h"
 #include "src/store/watch_hub.h"
+#include "src/store/watch_stream.h"
 
 namespace protomesh::bench {
 namespace {
 
 namespace svc = protomesh::services::v1;
-using Response = svc::WatchResourcesResponse;
-
-class FloorWatchReactor;
-
-// What the hub holds of a watch; it outlives the reactor.
-class FloorWatch : public store::WatchSubscriber {
- public:
-  explicit FloorWatch(FloorWatchReactor* reactor) : reactor_(reactor) {}
-
-  void Start(int64_t revision) {
-    auto end = std::make_shared<Response>();
-    end->set_end_of_list(true);
-    end->set_revision(revision);
-    {
-      std::lock_guard lock(mu_);
-      queue_.push_back(std::move(end));
-    }
-    Flush();
-  }
-
-  bool Enqueue(const store::NamespaceChangePtr& change) override {
-    std::lock_guard lock(mu_);
-    if (!reactor_ || finishing_) return false;
-    queue_.push_back(change->Message());
-    return true;
-  }
-
-  void Flush() override;
-
-  void Close(const absl::Status& status) override {
-    {
-      std::lock_guard lock(mu_);
-      if (!finishing_) {
-        finishing_ = grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                                  std::string(status.message()));
-      }
-      queue_.clear();
-    }
-    Flush();
-  }
-
-  void OnWriteDone(bool ok) {
-    {
-      std::lock_guard lock(mu_);
-      in_flight_.reset();
-      if (!ok && !finishing_) finishing_ = grpc::Status::CANCELLED;
-    }
-    Flush();
-  }
-
-  void Detach() {
-    std::lock_guard lock(mu_);
-    reactor_ = nullptr;
-  }
-
- private:
-  std::mutex mu_;
-  FloorWatchReactor* reactor_;
-  std::vector<std::shared_ptr<const Response>> queue_;
-  std::shared_ptr<const Response> in_flight_;
-  std::optional<grpc::Status> finishing_;
-  bool finish_called_ = false;
-};
-
-class FloorWatchReactor : public grpc::ServerWriteReactor<Response> {
- public:
-  FloorWatchReactor(std::string ns, store::WatchHub* hub)
-      : ns_(std::move(ns)), watch_(std::make_shared<FloorWatch>(this)), hub_(hub) {
-    watch_->Start(hub_->Subscribe(ns_, watch_));
-  }
-
-  void OnWriteDone(bool ok) override { watch_->OnWriteDone(ok); }
-  void OnCancel() override { watch_->Close(absl::CancelledError("watch cancelled")); }
-  void OnDone() override {
-    watch_->Detach();
-    hub_->Unsubscribe(ns_, watch_.get());
-    delete this;
-  }
-
- private:
-  const std::string ns_;
-  std::shared_ptr<FloorWatch> watch_;
-  store::WatchHub* const hub_;
-};
-
-void FloorWatch::Flush() {
-  FloorWatchReactor* reactor = nullptr;
-  const Response* to_write = nullptr;
-  std::optional<grpc::Status> to_finish;
-  {
-    std::lock_guard lock(mu_);
-    if (!reactor_ || in_flight_ || finish_called_) return;
-    if (!finishing_ && !queue_.empty()) {
-      in_flight_ = std::move(queue_.front());
-      queue_.erase(queue_.begin());
-      to_write = in_flight_.get();
-    } else if (finishing_) {
-      finish_called_ = true;
-      to_finish = finishing_;
-    } else {
-      return;
-    }
-    reactor = reactor_;
-  }
-  // Outside the lock: gRPC may run OnWriteDone/OnDone inline.
-  if (to_write) {
-    reactor->StartWrite(to_write);
-  } else {
-    reactor->Finish(*to_finish);
-  }
-}
 
 class FloorService final : public svc::ResourceStore::CallbackService {
  public:
-  explicit FloorService(store::WatchHub* hub) : hub_(hub) {}
+  FloorService(store::WatchHub* hub, store::StoreMetrics* metrics) : hub_(hub), metrics_(metrics) {}
 
   grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* context,
                                 const svc::PutResourceRequest* request,
@@ -172,13 +61,15 @@ class FloorService final : public svc::ResourceStore::CallbackService {
     return reactor;
   }
 
-  grpc::ServerWriteReactor<Response>* Watch(grpc::CallbackServerContext* /*context*/,
-                                            const svc::WatchResourcesRequest* request) override {
-    return new FloorWatchReactor(request->namespace_(), hub_);
+  grpc::ServerWriteReactor<svc::WatchResourcesResponse>* Watch(
+      grpc::CallbackServerContext* /*context*/,
+      const svc::WatchResourcesRequest* request) override {
+    return store::StartWatchOfPublishedChanges(*request, store::WatchOptions{}, hub_, metrics_);
   }
 
  private:
   store::WatchHub* const hub_;
+  store::StoreMetrics* const metrics_;
   std::mutex mu_;
   int64_t revision_ = 0;
 };
@@ -211,8 +102,9 @@ int Main(int argc, char** argv) {
     spdlog::critical("cannot start the admin server: {}", std::string(admin.status().message()));
     return 1;
   }
+  store::StoreMetrics store_metrics(registry);
   store::WatchHub hub(flush_threads);
-  FloorService service(&hub);
+  FloorService service(&hub, &store_metrics);
   int port = 0;
   grpc::ServerBuilder builder;
   builder.AddListeningPort(grpc_listen, grpc::InsecureServerCredentials(), &port);

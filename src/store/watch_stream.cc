@@ -56,7 +56,13 @@ class WatchSession : public WatchSubscriber, public std::enable_shared_from_this
   const std::string& ns() const { return namespace_; }
 
   // The initial part is queued: live changes above `covered` follow it.
+  // The initial part read (`pages`, covering every revision up to
+  // `covered`) is complete: end_of_list follows it.
   void FinishInitial(Pages pages, int64_t covered) {
+    auto end = std::make_unique<Response>();
+    end->set_end_of_list(true);
+    end->set_revision(covered);
+    pages.push_back(std::move(end));
     {
       std::lock_guard lock(mu_);
       for (auto& page : pages) initial_.push_back(std::move(page));
@@ -339,12 +345,18 @@ grpc::ServerWriteReactor<WatchResourcesResponse>* StartWatch(
           session->Fail(status);
           return;
         }
-        auto end = std::make_unique<Response>();
-        end->set_end_of_list(true);
-        end->set_revision(initial->covered);
-        initial->pages.push_back(std::move(end));
         session->FinishInitial(std::move(initial->pages), initial->covered);
       });
+  return reactor;
+}
+
+grpc::ServerWriteReactor<WatchResourcesResponse>* StartWatchOfPublishedChanges(
+    const WatchResourcesRequest& request, const WatchOptions& options, WatchHub* hub,
+    StoreMetrics* metrics) {
+  auto* reactor = new WatchReactor(request, options, hub, metrics);
+  std::shared_ptr<WatchSession> session = reactor->session();
+  const int64_t published = hub->Subscribe(request.namespace_(), session);
+  session->FinishInitial({}, published);
   return reactor;
 }
 

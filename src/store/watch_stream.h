@@ -38,4 +38,11 @@ grpc::ServerWriteReactor<protomesh::services::v1::WatchResourcesResponse>* Start
     const protomesh::services::v1::WatchResourcesRequest& request, const WatchOptions& options,
     WatchHub* hub, DbExecutor* executor, StoreMetrics* metrics);
 
+// The same watch for a server that stores nothing (bench/grpc_floor_store):
+// end_of_list at the revision `hub` has published, then every change it
+// publishes after that. resume_after_revision is not looked at.
+grpc::ServerWriteReactor<protomesh::services::v1::WatchResourcesResponse>*
+StartWatchOfPublishedChanges(const protomesh::services::v1::WatchResourcesRequest& request,
+                             const WatchOptions& options, WatchHub* hub, StoreMetrics* metrics);
+
 }  // namespace protomesh::store
